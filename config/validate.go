@@ -1,0 +1,138 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+)
+
+// namePattern is the pattern for domain, model and task-set names, which
+// end up in file names such as eval/<model>__<task_set>.json.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+
+// langPattern matches an ISO 639-1 code.
+var langPattern = regexp.MustCompile(`^[a-z]{2}$`)
+
+// Validate checks every field against its documented range and returns an
+// *Error for the first one outside it. It does not check that files exist:
+// the stages do that when they run.
+func (c *Config) Validate() error {
+	steps := []func() error{c.Collect.validate, c.Clean.validate, c.Finetune.validate, c.Eval.validate}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func invalid(key, format string, args ...any) error {
+	return &Error{Key: key, Msg: fmt.Sprintf(format, args...), Err: ErrInvalid}
+}
+
+func (c *Collect) validate() error {
+	if c.Domain != "" && !namePattern.MatchString(c.Domain) {
+		return invalid("collect.domain", "%q is not a valid name; use letters, digits, '-' and '_'", c.Domain)
+	}
+	if c.ShardRows < 0 {
+		return invalid("collect.shard_rows", "%d is negative; use 0 for the default or a row count of at least 1", c.ShardRows)
+	}
+	for i, s := range c.Sources {
+		key := fmt.Sprintf("collect.sources[%d]", i)
+		if s.Kind != "" && s.Kind != SourceLocal {
+			return invalid(key+".kind", "unsupported source kind %q; supported: %q", s.Kind, SourceLocal)
+		}
+		if s.Path == "" {
+			return invalid(key+".path", "missing; set the file or folder to collect")
+		}
+		for j, pattern := range append(append([]string(nil), s.Include...), s.Exclude...) {
+			if _, err := path.Match(pattern, ""); err != nil {
+				field := "include"
+				if j >= len(s.Include) {
+					field, j = "exclude", j-len(s.Include)
+				}
+				return invalid(fmt.Sprintf("%s.%s[%d]", key, field, j), "invalid glob pattern %q: %v", pattern, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Clean) validate() error {
+	if c.MinWords < 0 {
+		return invalid("clean.min_words", "%d is negative; use 0 for the default", c.MinWords)
+	}
+	if c.MaxSymbolRatio < 0 || c.MaxSymbolRatio > 1 {
+		return invalid("clean.max_symbol_ratio", "%g is outside (0, 1]; use 0 for the default", c.MaxSymbolRatio)
+	}
+	if c.NearDupThreshold < 0 || c.NearDupThreshold > 1 {
+		return invalid("clean.near_dup_threshold", "%g is outside (0, 1]; use 0 for the default", c.NearDupThreshold)
+	}
+	for i, lang := range c.Languages {
+		if !langPattern.MatchString(lang) {
+			return invalid(fmt.Sprintf("clean.languages[%d]", i), "%q is not an ISO 639-1 code such as \"en\"", lang)
+		}
+	}
+	return nil
+}
+
+func (f *Finetune) validate() error {
+	switch {
+	case f.MaxSteps < 0:
+		return invalid("finetune.max_steps", "%d is negative; use 0 for the default", f.MaxSteps)
+	case f.LearningRate < 0 || f.LearningRate >= 1:
+		return invalid("finetune.learning_rate", "%g is outside (0, 1); use 0 for the default", f.LearningRate)
+	case f.BatchSize < 0:
+		return invalid("finetune.batch_size", "%d is negative; use 0 for the default", f.BatchSize)
+	case f.SeqLen < 0:
+		return invalid("finetune.seq_len", "%d is negative; use 0 for the default", f.SeqLen)
+	case f.ValFraction < 0 || f.ValFraction > 0.5:
+		return invalid("finetune.val_fraction", "%g is outside [0, 0.5]; use 0 for the default", f.ValFraction)
+	}
+	return nil
+}
+
+func (e *Eval) validate() error {
+	seen := map[string]bool{}
+	for i, m := range e.Models {
+		key := fmt.Sprintf("eval.models[%d]", i)
+		if !namePattern.MatchString(m.Name) {
+			return invalid(key+".name", "%q is not a valid name; use letters, digits, '-' and '_'", m.Name)
+		}
+		if seen[m.Name] {
+			return invalid(key+".name", "model name %q appears twice", m.Name)
+		}
+		seen[m.Name] = true
+		if m.Dir == "" {
+			return invalid(key+".dir", "missing; set the model folder")
+		}
+	}
+
+	seen = map[string]bool{}
+	for i, ts := range e.TaskSets {
+		key := fmt.Sprintf("eval.task_sets[%d]", i)
+		if !namePattern.MatchString(ts.Name) {
+			return invalid(key+".name", "%q is not a valid name; use letters, digits, '-' and '_'", ts.Name)
+		}
+		if seen[ts.Name] {
+			return invalid(key+".name", "task set name %q appears twice", ts.Name)
+		}
+		seen[ts.Name] = true
+		switch ts.Kind {
+		case TaskSetCorpusHeldout:
+		case TaskSetJSONL:
+			if ts.Path == "" {
+				return invalid(key+".path", "missing; a %q task set needs the JSON Lines file", TaskSetJSONL)
+			}
+		default:
+			return invalid(key+".kind", "unsupported kind %q; supported: %q, %q", ts.Kind, TaskSetCorpusHeldout, TaskSetJSONL)
+		}
+		if ts.ValFraction < 0 || ts.ValFraction > 1 {
+			return invalid(key+".val_fraction", "%g is outside [0, 1]; use 0 for the default", ts.ValFraction)
+		}
+		if ts.MaxDocs < 0 {
+			return invalid(key+".max_docs", "%d is negative; use 0 for no cap", ts.MaxDocs)
+		}
+	}
+	return nil
+}
