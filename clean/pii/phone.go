@@ -37,11 +37,11 @@ var phoneCandidateRE = regexp.MustCompile(`(?:\+[ \t]?|\([ \t]?)?\d(?:[ \t.\-/()
 // have the shape of a dotted phone number (617.253.1000), which rules out
 // version strings.
 var (
-	isoDateRE       = regexp.MustCompile(`^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$`)
-	slashDateRE     = regexp.MustCompile(`^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$`)
-	ipv4RE          = regexp.MustCompile(`^\d{1,3}(?:\.\d{1,3}){3}$`)
-	dottedPhoneRE   = regexp.MustCompile(`^(?:\+?\d{1,3}\.)?\(?\d{2,4}\)?\.\d{3,4}\.\d{3,4}$`)
-	digitGroupRE    = regexp.MustCompile(`\d+`)
+	isoDateRE     = regexp.MustCompile(`^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$`)
+	slashDateRE   = regexp.MustCompile(`^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$`)
+	ipv4RE        = regexp.MustCompile(`^\d{1,3}(?:\.\d{1,3}){3}$`)
+	dottedPhoneRE = regexp.MustCompile(`^(?:\+?\d{1,3}\.)?\(?\d{2,4}\)?\.\d{3,4}\.\d{3,4}$`)
+	digitGroupRE  = regexp.MustCompile(`\d+`)
 )
 
 // phoneCueWords mark a following number as a phone number. A bare digit run
