@@ -1,0 +1,248 @@
+package finetune
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+)
+
+// Model is the part of a causal language model that the training loop
+// calls. *model.GPT2 implements it.
+type Model interface {
+	// ForwardBackward runs the model on ids [B,T], accumulates into the
+	// parameters' gradients the gradient of the mean cross-entropy over
+	// targets [B,T] that are not the ignore index (-100), and returns that
+	// mean.
+	ForwardBackward(ids, targets []int32, B, T int) float32
+	// Loss returns the same mean cross-entropy without touching gradients.
+	Loss(ids, targets []int32, B, T int) float32
+	// ZeroGrad sets every gradient to zero.
+	ZeroGrad()
+}
+
+// TrainOptions configures Train.
+type TrainOptions struct {
+	// Config holds the hyperparameters. SeqLen must equal Train.SeqLen.
+	Config Config
+	// Params are the model's trainable parameters, aliasing its weights
+	// and gradients.
+	Params []Tensor
+	// Train and Val are the packed splits. Val may be nil or empty.
+	Train, Val *Packed
+	// CheckpointDir is the folder for checkpoints; empty means none are
+	// written or resumed from.
+	CheckpointDir string
+	// Fingerprint identifies the data, base model and settings. A
+	// checkpoint with another fingerprint is not resumed from.
+	Fingerprint string
+	Logger      *slog.Logger
+	// Progress, when set, is called after each optimizer step with the
+	// number of steps done and the total.
+	Progress func(step, total int)
+}
+
+// TrainResult is what one Train call produced.
+type TrainResult struct {
+	// Steps is the number of optimizer steps of the whole run, including
+	// steps done before a resume.
+	Steps int
+	// ResumedFrom is the step of the checkpoint the run resumed from, or 0.
+	ResumedFrom   int
+	TokensPerStep int
+	Train, Val    []LossPoint
+	// Elapsed is the wall time of the training loop, summed over resumes.
+	Elapsed time.Duration
+}
+
+// TotalSteps returns the number of optimizer steps for a split of n
+// sequences: MaxSteps, capped at Epochs passes when Epochs is set, or one
+// pass (Epochs when set) when MaxSteps is zero. It is at least 1.
+func TotalSteps(cfg Config, n int) int {
+	cfg = cfg.withDefaults()
+	perStep := cfg.BatchSize * cfg.GradAccum
+	epochs := cfg.Epochs
+	if cfg.MaxSteps == 0 && epochs == 0 {
+		epochs = 1
+	}
+	steps := cfg.MaxSteps
+	if epochs > 0 {
+		byEpochs := int(math.Ceil(epochs * float64(n) / float64(perStep)))
+		if steps == 0 || byEpochs < steps {
+			steps = byEpochs
+		}
+	}
+	return max(steps, 1)
+}
+
+// Train runs the training loop: for each optimizer step it accumulates the
+// gradients of GradAccum micro-batches of BatchSize sequences, averages
+// them, clips them to GradClip, sets the scheduled learning rate and takes
+// an AdamW step. It validates every EvalEvery steps and after the last one,
+// and writes a checkpoint every CheckpointEvery steps. When CheckpointDir
+// holds a checkpoint with the same fingerprint, Train first restores the
+// weights, optimizer moments and step from the newest one, so an
+// interrupted run continues where it stopped and ends with the same weights
+// as an uninterrupted one.
+//
+// Sequences are visited in a per-epoch order that depends only on Seed and
+// the epoch, so the data position is a function of the step and needs no
+// state of its own. Train returns ctx.Err() (wrapped) when ctx is cancelled
+// between steps; the last checkpoint stays on disk.
+func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error) {
+	cfg := opts.Config.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Train == nil || opts.Train.Len() == 0 {
+		return nil, fmt.Errorf("%w: the training split has no sequences", ErrNoData)
+	}
+	if cfg.SeqLen != opts.Train.SeqLen {
+		panic(fmt.Sprintf("finetune: Config.SeqLen %d != Train.SeqLen %d", cfg.SeqLen, opts.Train.SeqLen))
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+
+	B, T := cfg.BatchSize, cfg.SeqLen
+	total := TotalSteps(cfg, opts.Train.Len())
+	res := &TrainResult{Steps: total, TokensPerStep: B * T * cfg.GradAccum}
+	opt := NewAdamW(opts.Params, cfg.AdamBeta1, cfg.AdamBeta2, cfg.AdamEps, cfg.WeightDecay)
+
+	// Resume from the newest matching checkpoint.
+	if opts.CheckpointDir != "" {
+		state, err := loadLatestCheckpoint(opts.CheckpointDir, opts.Fingerprint, opts.Params, opt)
+		if err != nil {
+			return nil, err
+		}
+		if state != nil {
+			res.ResumedFrom = state.Step
+			res.Train, res.Val = state.Train, state.Val
+			res.Elapsed = time.Duration(state.ElapsedSeconds * float64(time.Second))
+			logger.Info("resumed from checkpoint", "dir", opts.CheckpointDir, "step", state.Step, "total_steps", total)
+		}
+	}
+
+	batch := newBatcher(opts.Train, B, cfg.Seed)
+	start := time.Now()
+	elapsedBefore := res.Elapsed
+	for step := opt.Step(); step < total; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("training stopped at step %d of %d: %w", step, total, err)
+		}
+
+		// Accumulate the mean gradient of GradAccum micro-batches.
+		m.ZeroGrad()
+		var loss float64
+		for micro := range cfg.GradAccum {
+			ids, targets := batch.at(int64(step*cfg.GradAccum + micro))
+			loss += float64(m.ForwardBackward(ids, targets, B, T))
+		}
+		loss /= float64(cfg.GradAccum)
+		if cfg.GradAccum > 1 {
+			ScaleGrads(opts.Params, 1/float64(cfg.GradAccum))
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return nil, fmt.Errorf("training diverged at step %d: loss is %v; lower learning_rate", step+1, loss)
+		}
+
+		// Clip, schedule and update.
+		norm := ClipGradNorm(opts.Params, cfg.GradClip)
+		lr := LearningRate(step, total, cfg.WarmupSteps, cfg.LearningRate, cfg.MinLRRatio)
+		opt.Update(lr)
+
+		done := step + 1
+		tokens := int64(done) * int64(res.TokensPerStep)
+		res.Train = append(res.Train, LossPoint{Step: done, Loss: loss, LR: lr, Tokens: tokens})
+		logger.Debug("step", "step", done, "loss", loss, "lr", lr, "grad_norm", norm)
+
+		if done == total || (cfg.EvalEvery > 0 && done%cfg.EvalEvery == 0) {
+			if val, ok := evaluate(m, opts.Val, B, cfg.EvalBatches); ok {
+				res.Val = append(res.Val, LossPoint{Step: done, Loss: val, Tokens: tokens})
+				logger.Info("validation", "step", done, "total_steps", total, "train_loss", loss, "val_loss", val)
+			}
+		}
+		res.Elapsed = elapsedBefore + time.Since(start)
+		if opts.CheckpointDir != "" && cfg.CheckpointEvery > 0 && done%cfg.CheckpointEvery == 0 && done < total {
+			state := checkpointState{Step: done, Fingerprint: opts.Fingerprint, Train: res.Train, Val: res.Val, ElapsedSeconds: res.Elapsed.Seconds()}
+			if err := saveCheckpoint(opts.CheckpointDir, state, opts.Params, opt, cfg.KeepCheckpoints); err != nil {
+				return nil, err
+			}
+			logger.Info("wrote checkpoint", "dir", opts.CheckpointDir, "step", done)
+		}
+		if opts.Progress != nil {
+			opts.Progress(done, total)
+		}
+	}
+	return res, nil
+}
+
+// evaluate returns the mean cross-entropy over the scored targets of the
+// first maxBatches batches of val (all of them when maxBatches is 0), and
+// false when val has no sequences.
+func evaluate(m Model, val *Packed, B, maxBatches int) (float64, bool) {
+	if val == nil || val.Len() == 0 {
+		return 0, false
+	}
+	T := val.SeqLen
+	var sum float64
+	var count int
+	for b, start := 0, 0; start < val.Len() && (maxBatches == 0 || b < maxBatches); b, start = b+1, start+B {
+		n := min(B, val.Len()-start)
+		ids := val.Inputs[start*T : (start+n)*T]
+		targets := val.Targets[start*T : (start+n)*T]
+		scored := 0
+		for _, t := range targets {
+			if t != ignoreIndex {
+				scored++
+			}
+		}
+		if scored == 0 {
+			continue
+		}
+		sum += float64(m.Loss(ids, targets, n, T)) * float64(scored)
+		count += scored
+	}
+	if count == 0 {
+		return 0, false
+	}
+	return sum / float64(count), true
+}
+
+// batcher cuts a packed split into micro-batches. Micro-batch k holds the
+// sequences at positions k·B … k·B+B−1 of the concatenated per-epoch
+// orders, so batches run on across epoch boundaries.
+type batcher struct {
+	data    *Packed
+	B       int
+	seed    int64
+	epoch   int
+	order   []int
+	ids     []int32 // [B,T] buffer
+	targets []int32 // [B,T] buffer
+}
+
+func newBatcher(data *Packed, B int, seed int64) *batcher {
+	T := data.SeqLen
+	return &batcher{data: data, B: B, seed: seed, epoch: -1, ids: make([]int32, B*T), targets: make([]int32, B*T)}
+}
+
+// at returns micro-batch k. The returned slices are reused by the next call.
+func (b *batcher) at(k int64) (ids, targets []int32) {
+	n := int64(b.data.Len())
+	T := b.data.SeqLen
+	for i := range b.B {
+		pos := k*int64(b.B) + int64(i)
+		epoch := int(pos / n)
+		if epoch != b.epoch {
+			b.order = epochOrder(int(n), b.seed, epoch)
+			b.epoch = epoch
+		}
+		seq := b.order[pos%n]
+		copy(b.ids[i*T:(i+1)*T], b.data.Inputs[seq*T:(seq+1)*T])
+		copy(b.targets[i*T:(i+1)*T], b.data.Targets[seq*T:(seq+1)*T])
+	}
+	return b.ids, b.targets
+}
