@@ -11,9 +11,9 @@ import (
 // bigramModel is a tiny causal language model for trainer tests: the logits
 // of the next token are row ids[t] of a [V,V] table, plus a [V] bias.
 type bigramModel struct {
-	V          int
-	table      Tensor // [V,V]
-	bias       Tensor // [V]
+	V     int
+	table Tensor // [V,V]
+	bias  Tensor // [V]
 }
 
 func newBigramModel(V int) *bigramModel {
