@@ -1,0 +1,365 @@
+package iterate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"text/tabwriter"
+)
+
+// Diff is the set of changes from run A to run B.
+type Diff struct {
+	// A and B are the ids of the old and the new run.
+	A string `json:"a"`
+	B string `json:"b"`
+
+	// InputsAdded are in B only, InputsRemoved in A only, matched by path.
+	InputsAdded   []Input `json:"inputs_added,omitempty"`
+	InputsRemoved []Input `json:"inputs_removed,omitempty"`
+	// InputsChanged have the same path and a different hash or row count.
+	InputsChanged []InputChange `json:"inputs_changed,omitempty"`
+	// InputsUnchanged counts inputs with the same path, hash and rows.
+	InputsUnchanged int `json:"inputs_unchanged"`
+
+	// ConfigChanges lists changed leaf values of the config, keyed by
+	// dotted path ("clean.min_words", "sources[0].path"), sorted by key.
+	ConfigChanges []ConfigChange `json:"config_changes,omitempty"`
+
+	// Stages lists the stages whose counts or timing differ.
+	Stages []StageChange `json:"stages,omitempty"`
+
+	// Metrics lists every metric in either run, sorted by name.
+	Metrics []MetricDelta `json:"metrics,omitempty"`
+}
+
+// InputChange is one input present in both runs with different content.
+type InputChange struct {
+	Old Input `json:"old"`
+	New Input `json:"new"`
+}
+
+// ConfigChange is one config value that differs. Values are JSON-encoded,
+// and Old or New is "" when the key is absent from that run.
+type ConfigChange struct {
+	Key string `json:"key"`
+	Old string `json:"old"`
+	New string `json:"new"`
+}
+
+// StageChange is one stage whose summary differs. Old or New is nil when
+// the stage is absent from that run.
+type StageChange struct {
+	Name string        `json:"name"`
+	Old  *StageSummary `json:"old,omitempty"`
+	New  *StageSummary `json:"new,omitempty"`
+}
+
+// MetricDelta is one metric's change. InOld and InNew record which runs
+// contain it, and Delta and Relative are set only when both do.
+type MetricDelta struct {
+	Name  string  `json:"name"`
+	Old   float64 `json:"old"`
+	New   float64 `json:"new"`
+	InOld bool    `json:"in_old"`
+	InNew bool    `json:"in_new"`
+	// Delta is New - Old.
+	Delta float64 `json:"delta"`
+	// Relative is Delta / |Old|. HasRelative is false when Old is zero.
+	Relative    float64 `json:"relative"`
+	HasRelative bool    `json:"has_relative"`
+}
+
+// Compare returns the changes from run a to run b. It panics when either
+// is nil.
+func Compare(a, b *Run) Diff {
+	if a == nil || b == nil {
+		panic("iterate: Compare called with a nil run")
+	}
+	d := Diff{A: a.ID, B: b.ID}
+	compareInputs(&d, a.Inputs, b.Inputs)
+	d.ConfigChanges = compareConfig(a.Config, b.Config)
+	d.Stages = compareStages(a.Stages, b.Stages)
+	d.Metrics = compareMetrics(a.Metrics, b.Metrics)
+	return d
+}
+
+func compareInputs(d *Diff, old, new []Input) {
+	oldByPath := make(map[string]Input, len(old))
+	for _, in := range old {
+		oldByPath[in.Path] = in
+	}
+	seen := make(map[string]bool, len(new))
+	for _, in := range new {
+		seen[in.Path] = true
+		prev, ok := oldByPath[in.Path]
+		switch {
+		case !ok:
+			d.InputsAdded = append(d.InputsAdded, in)
+		case prev.SHA256 != in.SHA256 || prev.Rows != in.Rows:
+			d.InputsChanged = append(d.InputsChanged, InputChange{Old: prev, New: in})
+		default:
+			d.InputsUnchanged++
+		}
+	}
+	for _, in := range old {
+		if !seen[in.Path] {
+			d.InputsRemoved = append(d.InputsRemoved, in)
+		}
+	}
+}
+
+// compareConfig flattens both configs to dotted leaf keys and lists the
+// keys whose JSON values differ.
+func compareConfig(old, new any) []ConfigChange {
+	oldLeaves := map[string]string{}
+	newLeaves := map[string]string{}
+	flatten("", old, oldLeaves)
+	flatten("", new, newLeaves)
+
+	keys := map[string]bool{}
+	for k := range oldLeaves {
+		keys[k] = true
+	}
+	for k := range newLeaves {
+		keys[k] = true
+	}
+
+	var changes []ConfigChange
+	for k := range keys {
+		if oldLeaves[k] != newLeaves[k] {
+			changes = append(changes, ConfigChange{Key: k, Old: oldLeaves[k], New: newLeaves[k]})
+		}
+	}
+	sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
+	return changes
+}
+
+// flatten stores every leaf of v (as decoded by encoding/json, or any value
+// that marshals to JSON) in out under its dotted path. An empty object or
+// array is a leaf.
+func flatten(prefix string, v any, out map[string]string) {
+	switch v := v.(type) {
+	case nil:
+		if prefix != "" {
+			out[prefix] = "null"
+		}
+	case map[string]any:
+		if len(v) == 0 && prefix != "" {
+			out[prefix] = "{}"
+		}
+		for k, child := range v {
+			key := k
+			if prefix != "" {
+				key = prefix + "." + k
+			}
+			flatten(key, child, out)
+		}
+	case []any:
+		if len(v) == 0 && prefix != "" {
+			out[prefix] = "[]"
+		}
+		for i, child := range v {
+			flatten(prefix+"["+strconv.Itoa(i)+"]", child, out)
+		}
+	default:
+		// A Run built in memory may contain Go values, so normalize them.
+		data, err := json.Marshal(v)
+		if err != nil {
+			out[prefix] = fmt.Sprintf("%v", v)
+			return
+		}
+		var generic any
+		if err := json.Unmarshal(data, &generic); err == nil {
+			switch generic.(type) {
+			case map[string]any, []any:
+				flatten(prefix, generic, out)
+				return
+			}
+		}
+		if prefix == "" {
+			prefix = "(config)"
+		}
+		out[prefix] = string(data)
+	}
+}
+
+func compareStages(old, new []StageSummary) []StageChange {
+	oldByName := map[string]*StageSummary{}
+	for i := range old {
+		oldByName[old[i].Name] = &old[i]
+	}
+	var changes []StageChange
+	seen := map[string]bool{}
+	for i := range new {
+		cur := &new[i]
+		seen[cur.Name] = true
+		prev := oldByName[cur.Name]
+		if prev == nil || !sameStage(prev, cur) {
+			changes = append(changes, StageChange{Name: cur.Name, Old: prev, New: cur})
+		}
+	}
+	for i := range old {
+		if !seen[old[i].Name] {
+			changes = append(changes, StageChange{Name: old[i].Name, Old: &old[i]})
+		}
+	}
+	sort.SliceStable(changes, func(i, j int) bool {
+		return stageRank(changes[i].Name) < stageRank(changes[j].Name)
+	})
+	return changes
+}
+
+func sameStage(a, b *StageSummary) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+func compareMetrics(old, new map[string]float64) []MetricDelta {
+	names := map[string]bool{}
+	for k := range old {
+		names[k] = true
+	}
+	for k := range new {
+		names[k] = true
+	}
+
+	deltas := make([]MetricDelta, 0, len(names))
+	for name := range names {
+		d := MetricDelta{Name: name}
+		d.Old, d.InOld = old[name]
+		d.New, d.InNew = new[name]
+		if d.InOld && d.InNew {
+			d.Delta = d.New - d.Old
+			if d.Old != 0 {
+				d.Relative = d.Delta / math.Abs(d.Old)
+				d.HasRelative = true
+			}
+		}
+		deltas = append(deltas, d)
+	}
+	sort.Slice(deltas, func(i, j int) bool { return deltas[i].Name < deltas[j].Name })
+	return deltas
+}
+
+// Write prints d as plain text, one section per kind of change, with
+// aligned columns. Hashes are shortened to 12 hex digits.
+func (d Diff) Write(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
+
+	p("runs %s -> %s\n", orNone(d.A), orNone(d.B))
+
+	// Inputs.
+	p("\ninputs: %d added, %d removed, %d changed, %d unchanged\n",
+		len(d.InputsAdded), len(d.InputsRemoved), len(d.InputsChanged), d.InputsUnchanged)
+	for _, in := range d.InputsAdded {
+		p("  + %s\t%s\t%s\tsha256 %s\n", in.Path, in.Kind, sizeText(in), shortHash(in.SHA256))
+	}
+	for _, in := range d.InputsRemoved {
+		p("  - %s\t%s\t%s\tsha256 %s\n", in.Path, in.Kind, sizeText(in), shortHash(in.SHA256))
+	}
+	for _, c := range d.InputsChanged {
+		p("  ~ %s\t%s\t%s -> %s\tsha256 %s -> %s\n", c.New.Path, c.New.Kind,
+			sizeText(c.Old), sizeText(c.New), shortHash(c.Old.SHA256), shortHash(c.New.SHA256))
+	}
+
+	// Config.
+	p("\nconfig: %d keys changed\n", len(d.ConfigChanges))
+	for _, c := range d.ConfigChanges {
+		p("  %s\t%s -> %s\n", c.Key, orAbsent(c.Old), orAbsent(c.New))
+	}
+
+	// Stages.
+	p("\nstages: %d changed\n", len(d.Stages))
+	for _, s := range d.Stages {
+		p("  %s\t%s -> %s\n", s.Name, stageLine(s.Old), stageLine(s.New))
+	}
+
+	// Metrics.
+	p("\nmetrics: %d\n", len(d.Metrics))
+	for _, m := range d.Metrics {
+		switch {
+		case m.InOld && m.InNew:
+			rel := "n/a"
+			if m.HasRelative {
+				rel = fmt.Sprintf("%+.2f%%", 100*m.Relative)
+			}
+			p("  %s\t%s -> %s\t%s\t(%s)\n", m.Name, formatFloat(m.Old), formatFloat(m.New), formatSigned(m.Delta), rel)
+		case m.InNew:
+			p("  %s\t(absent) -> %s\tadded\n", m.Name, formatFloat(m.New))
+		default:
+			p("  %s\t%s -> (absent)\tremoved\n", m.Name, formatFloat(m.Old))
+		}
+	}
+	return tw.Flush()
+}
+
+// sizeText describes a Parquet file by its rows and a model file by its
+// bytes.
+func sizeText(in Input) string {
+	if in.Kind == "model" {
+		return fmt.Sprintf("%d bytes", in.Bytes)
+	}
+	return fmt.Sprintf("%d rows", in.Rows)
+}
+
+func stageLine(s *StageSummary) string {
+	if s == nil {
+		return "(absent)"
+	}
+	line := ""
+	if s.Counts != nil {
+		line = fmt.Sprintf("in %d kept %d rejected %d", s.Counts.In, s.Counts.Kept, s.Counts.Rejected)
+	}
+	if s.Seconds != 0 {
+		if line != "" {
+			line += " "
+		}
+		line += fmt.Sprintf("%.1fs", s.Seconds)
+	}
+	if line == "" {
+		line = "(no counts)"
+	}
+	return line
+}
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	if h == "" {
+		return "(none)"
+	}
+	return h
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func orAbsent(s string) string {
+	if s == "" {
+		return "(absent)"
+	}
+	return s
+}
+
+func formatFloat(v float64) string {
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
+
+func formatSigned(v float64) string {
+	s := formatFloat(v)
+	if v >= 0 {
+		s = "+" + s
+	}
+	return s
+}

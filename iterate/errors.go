@@ -1,0 +1,16 @@
+package iterate
+
+import "errors"
+
+var (
+	// ErrNoRuns is returned by Latest when the workspace has no run records.
+	ErrNoRuns = errors.New("iterate: no run records in workspace")
+
+	// ErrRunNotFound is returned by Load when <ws>/runs/<id>/run.json does
+	// not exist.
+	ErrRunNotFound = errors.New("iterate: run record not found")
+
+	// ErrInvalidRunID is returned by Load when the id is empty or is not a
+	// single path element (it contains a separator or is "." or "..").
+	ErrInvalidRunID = errors.New("iterate: invalid run id")
+)

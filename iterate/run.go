@@ -1,0 +1,342 @@
+// Package iterate keeps the workspace's run registry: one record per run
+// under <ws>/runs/<id>/run.json with the inputs' hashes, the config, the
+// per-stage counts and timings and the eval metrics, linked to the run
+// before it, and compares two records to show what changed.
+package iterate
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/adapt-llm/adapt/corpus"
+)
+
+// RunsDir is the folder under the workspace that holds the run records.
+const RunsDir = "runs"
+
+// RecordFile is the name of the record file inside <ws>/runs/<id>/.
+const RecordFile = "run.json"
+
+// idTimeLayout is the timestamp part of a run id: UTC with millisecond
+// precision and fixed width, so ids sort in creation order as strings.
+const idTimeLayout = "20060102T150405.000Z"
+
+// Run is one run record, the content of <ws>/runs/<id>/run.json.
+type Run struct {
+	// ID is "<UTC timestamp>-<6 hex digits>", for example
+	// "20261204T200223.123Z-a1b2c3". IDs sort in creation order.
+	ID string `json:"id"`
+	// Parent is the ID of the newest run in the workspace when this one was
+	// recorded, or empty for the first run.
+	Parent      string    `json:"parent"`
+	CreatedAt   time.Time `json:"created_at"`
+	ToolVersion string    `json:"tool_version"`
+	// Config is the caller's configuration, any JSON value; nil when none
+	// was given.
+	Config any `json:"config,omitempty"`
+	// Inputs are the files the run's stages produced and consumed, in
+	// pipeline order: each manifest's shards and rejected file, then the
+	// fine-tuned model's files.
+	Inputs []Input `json:"inputs"`
+	// Stages summarizes each stage that has output in the workspace, in
+	// pipeline order.
+	Stages []StageSummary `json:"stages"`
+	// Metrics are scalar results keyed "<model>/<task_set>/<metric>" for
+	// eval results (for example "base/legal-heldout/perplexity") and
+	// "finetune/<name>" for training totals.
+	Metrics map[string]float64 `json:"metrics"`
+}
+
+// Input is one hashed file of a run.
+type Input struct {
+	// Stage is the stage that wrote the file ("collect", "clean",
+	// "finetune").
+	Stage string `json:"stage"`
+	// Kind is "shard", "rejected" or "model".
+	Kind string `json:"kind"`
+	// Path is relative to the workspace, with forward slashes.
+	Path string `json:"path"`
+	// SHA256 is the lower-case hex SHA-256 of the file's bytes.
+	SHA256 string `json:"sha256"`
+	// Rows is the row count for Parquet files and zero for model files.
+	Rows  int64 `json:"rows"`
+	Bytes int64 `json:"bytes"`
+}
+
+// StageSummary holds one stage's counts and timing.
+type StageSummary struct {
+	Name string `json:"name"`
+	// Counts is nil for stages that do not write a corpus manifest
+	// (finetune).
+	Counts *corpus.Counts `json:"counts,omitempty"`
+	// Reasons counts documents per rule or reason code, from the manifest.
+	Reasons map[string]int64 `json:"reasons,omitempty"`
+	// Seconds is the stage's wall time in seconds; zero when unknown.
+	Seconds float64 `json:"seconds,omitempty"`
+	// Stats holds the stage's other numbers (manifest stats, training
+	// steps and token counts).
+	Stats map[string]float64 `json:"stats,omitempty"`
+}
+
+// RecordInput is what Record needs beyond what it reads from the workspace.
+type RecordInput struct {
+	// ToolVersion is the adapt version making the record.
+	ToolVersion string
+	// Config is the run's configuration; it must marshal to JSON. Nil
+	// records no config.
+	Config any
+	// Seconds holds stage wall times in seconds measured by the caller,
+	// keyed by stage name. They override the times read from the workspace.
+	Seconds map[string]float64
+	// Now is the creation time; zero means time.Now().
+	Now time.Time
+	// Logger receives warnings about skipped values; nil discards them.
+	Logger *slog.Logger
+}
+
+// Record reads the stage outputs in workspace ws (manifests, model files,
+// finetune metrics, eval results), writes a new run record whose parent is
+// the newest existing run, and returns it. The record is written to a
+// temporary file and renamed, so a failed Record leaves no run.json.
+//
+// NOTE: two Records running at once in one workspace may both pick the same
+// parent; the registry assumes one writer at a time.
+func Record(ws string, in RecordInput) (*Run, error) {
+	logger := in.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	now := in.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.UTC()
+
+	// Find the parent.
+	parent, err := Latest(ws)
+	switch {
+	case errors.Is(err, ErrNoRuns):
+		parent = nil
+	case err != nil:
+		return nil, fmt.Errorf("finding parent run: %w", err)
+	}
+
+	// Gather inputs, stage summaries and metrics.
+	run := &Run{
+		CreatedAt:   now,
+		ToolVersion: in.ToolVersion,
+	}
+	if parent != nil {
+		run.Parent = parent.ID
+	}
+	if err := gather(ws, run, logger); err != nil {
+		return nil, err
+	}
+	for name, seconds := range in.Seconds {
+		stageSummary(run, name).Seconds = seconds
+	}
+	if in.Config != nil {
+		config, err := normalizeJSON(in.Config)
+		if err != nil {
+			return nil, fmt.Errorf("encoding run config: %w", err)
+		}
+		run.Config = config
+	}
+
+	// Pick an id that sorts after the parent's, then write.
+	id, err := newID(now, run.Parent)
+	if err != nil {
+		return nil, err
+	}
+	run.ID = id
+	if err := write(ws, run); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// Load reads the run record with the given id from workspace ws.
+func Load(ws, id string) (*Run, error) {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`) {
+		return nil, fmt.Errorf("loading run %q: %w", id, ErrInvalidRunID)
+	}
+	path := filepath.Join(ws, RunsDir, id, RecordFile)
+	var run Run
+	if err := decodeJSONFile(path, &run); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("loading run %q from %s: %w", id, ws, ErrRunNotFound)
+		}
+		return nil, err
+	}
+	if run.ID != id {
+		return nil, fmt.Errorf("loading %s: record id %q does not match its folder name; restore the folder name or remove the record", path, run.ID)
+	}
+	return &run, nil
+}
+
+// Latest returns the newest run record in workspace ws, or ErrNoRuns.
+func Latest(ws string) (*Run, error) {
+	ids, err := runIDs(ws)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, ErrNoRuns
+	}
+	return Load(ws, ids[len(ids)-1])
+}
+
+// List returns every run record in workspace ws, oldest first. An empty
+// workspace returns an empty slice and no error.
+func List(ws string) ([]*Run, error) {
+	ids, err := runIDs(ws)
+	if err != nil {
+		return nil, err
+	}
+	runs := make([]*Run, 0, len(ids))
+	for _, id := range ids {
+		run, err := Load(ws, id)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, run)
+	}
+	return runs, nil
+}
+
+// runIDs returns the names of the folders under <ws>/runs that contain a
+// run.json, sorted ascending. Folders without one (a Record that failed
+// before its rename) are skipped.
+func runIDs(ws string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(ws, RunsDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing runs in %s: %w", ws, err)
+	}
+
+	var ids []string
+	for _, entry := range entries {
+		if !entry.IsDir() {
+			continue
+		}
+		_, err := os.Stat(filepath.Join(ws, RunsDir, entry.Name(), RecordFile))
+		if err == nil {
+			ids = append(ids, entry.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// newID returns "<UTC time>-<6 random hex digits>". When the clock gives a
+// time at or before the parent's timestamp, it uses the parent's time plus
+// one millisecond, so ids stay in creation order.
+func newID(now time.Time, parent string) (string, error) {
+	var suffix [3]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return "", fmt.Errorf("generating run id: %w", err)
+	}
+	stamp := now.UTC().Format(idTimeLayout)
+	if len(parent) >= len(idTimeLayout) && stamp <= parent[:len(idTimeLayout)] {
+		parentTime, err := time.Parse(idTimeLayout, parent[:len(idTimeLayout)])
+		if err == nil {
+			stamp = parentTime.Add(time.Millisecond).Format(idTimeLayout)
+		}
+	}
+	return stamp + "-" + hex.EncodeToString(suffix[:]), nil
+}
+
+// write stores run as <ws>/runs/<id>/run.json through a temporary file in
+// the same folder.
+func write(ws string, run *Run) error {
+	dir := filepath.Join(ws, RunsDir, run.ID)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("creating runs folder: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fmt.Errorf("creating run folder %s: %w", dir, err)
+	}
+
+	data, err := json.MarshalIndent(run, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding run %s: %w", run.ID, err)
+	}
+	data = append(data, '\n')
+	return writeFileAtomic(filepath.Join(dir, RecordFile), data)
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames it
+// to path, so readers see either no file or the whole file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("creating temporary file for %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("syncing %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("closing %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("renaming %s to %s: %w", tmp.Name(), path, err)
+	}
+	return nil
+}
+
+// normalizeJSON round-trips v through encoding/json so the Run returned by
+// Record equals the one Load reads back.
+func normalizeJSON(v any) (any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// decodeJSONFile decodes the JSON file at path into v. A syntax or type
+// error names the file and the byte offset.
+func decodeJSONFile(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	err = json.Unmarshal(data, v)
+
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &syntaxErr):
+		return fmt.Errorf("decoding %s at byte %d: %w; rerun the stage that wrote it", path, syntaxErr.Offset, err)
+	case errors.As(err, &typeErr):
+		return fmt.Errorf("decoding %s at byte %d: %w; rerun the stage that wrote it", path, typeErr.Offset, err)
+	default:
+		return fmt.Errorf("decoding %s: %w", path, err)
+	}
+}
