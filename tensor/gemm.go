@@ -1,0 +1,296 @@
+package tensor
+
+import (
+	"fmt"
+	"sync"
+)
+
+// The blocked product follows the BLIS/GotoBLAS layering (Goto and van de
+// Geijn, "Anatomy of High-Performance Matrix Multiplication", ACM TOMS
+// 2008): a kc x nc block of op(B) is packed into panels nr columns wide, an
+// mc x kc block of op(A) into panels mr rows tall, and a register-blocked
+// micro-kernel computes one mr x nr tile of C from one panel of each.
+const (
+	// gemmKC is the depth of a packed block. A kc x nr panel of B (16 KiB for
+	// nr = 16) stays in L1 while the micro-kernel sweeps the A panels.
+	gemmKC = 256
+	// gemmMCPanels is the number of mr-row A panels per block, so an mc x kc
+	// A block (mc = 16 mr) is 64-96 KiB and stays in L2.
+	gemmMCPanels = 16
+	// gemmNC is the width of a packed B block (1 MiB at kc = 256).
+	gemmNC = 1024
+)
+
+// microKernel computes C[0:mr', 0:nr'] += Ap @ Bp for one tile, where Ap is
+// a packed kc x kernelMR panel (element (i,p) at p*kernelMR+i), Bp a packed
+// kc x kernelNR panel (element (p,j) at p*kernelNR+j), C has row stride ldc,
+// and mr' <= kernelMR, nr' <= kernelNR are the valid rows and columns of an
+// edge tile. The implementation is picked at init (see gemm_amd64.go).
+var (
+	microKernel        = kernelGo4x4
+	kernelMR, kernelNR = 4, 4
+	microKernelName    = "go-4x4"
+	gemmBufPool        = sync.Pool{New: func() any { return new(gemmBuffers) }}
+)
+
+type gemmBuffers struct {
+	a, b []float32
+}
+
+// Gemm computes C = op(A) @ op(B), or C += op(A) @ op(B) when accumulate is
+// true, splitting the work across GOMAXPROCS goroutines.
+//
+//	op(A) [m,k]: A is stored [m,k] with row stride lda, or [k,m] when transA
+//	op(B) [k,n]: B is stored [k,n] with row stride ldb, or [n,k] when transB
+//	C     [m,n] with row stride ldc
+//
+// C must not overlap A or B. It panics when a slice is too short for its
+// shape and stride.
+func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	checkGemm("Gemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+
+	// Split the larger of m and n into slabs. Each worker packs its own
+	// blocks, which repeats the packing of the shared operand once per worker
+	// but needs no synchronization.
+	if m >= n {
+		parallelFor(m, 4*kernelMR, func(lo, hi int) {
+			var aSub []float32
+			if transA {
+				aSub = a[lo:]
+			} else {
+				aSub = a[lo*lda:]
+			}
+			gemmSerial(transA, transB, hi-lo, n, k, aSub, lda, b, ldb, c[lo*ldc:], ldc, accumulate)
+		})
+		return
+	}
+	parallelFor(n, 4*kernelNR, func(lo, hi int) {
+		var bSub []float32
+		if transB {
+			bSub = b[lo*ldb:]
+		} else {
+			bSub = b[lo:]
+		}
+		gemmSerial(transA, transB, m, hi-lo, k, a, lda, bSub, ldb, c[lo:], ldc, accumulate)
+	})
+}
+
+// GemmSerial is Gemm on the calling goroutine only, for callers that
+// parallelize over independent products themselves.
+func GemmSerial(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	checkGemm("GemmSerial", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	gemmSerial(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
+}
+
+func gemmSerial(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if !accumulate {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+	}
+	if k == 0 {
+		return
+	}
+
+	mr, nr := kernelMR, kernelNR
+	mc := gemmMCPanels * mr
+	buf := gemmBufPool.Get().(*gemmBuffers)
+	defer gemmBufPool.Put(buf)
+	if need := mc * gemmKC; len(buf.a) < need {
+		buf.a = make([]float32, need)
+	}
+	if need := (gemmNC + nr) * gemmKC; len(buf.b) < need {
+		buf.b = make([]float32, need)
+	}
+
+	for jc := 0; jc < n; jc += gemmNC {
+		nc := min(gemmNC, n-jc)
+		for pc := 0; pc < k; pc += gemmKC {
+			kc := min(gemmKC, k-pc)
+			packB(buf.b, b, ldb, transB, pc, jc, kc, nc, nr)
+			for ic := 0; ic < m; ic += mc {
+				mcCur := min(mc, m-ic)
+				packA(buf.a, a, lda, transA, ic, pc, mcCur, kc, mr)
+				for jr := 0; jr < nc; jr += nr {
+					bp := buf.b[jr*kc : jr*kc+kc*nr]
+					for ir := 0; ir < mcCur; ir += mr {
+						ap := buf.a[ir*kc : ir*kc+kc*mr]
+						microKernel(kc, ap, bp, c[(ic+ir)*ldc+jc+jr:], ldc, min(mr, mcCur-ir), min(nr, nc-jr))
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA copies op(A)[ic:ic+mc, pc:pc+kc] into dst as panels of mr rows,
+// each stored column by column (element (i,p) of panel r at
+// r*kc*mr + p*mr + i), padding the last panel with zeros.
+func packA(dst, a []float32, lda int, trans bool, ic, pc, mc, kc, mr int) {
+	for r := 0; r < mc; r += mr {
+		panel := dst[r*kc : r*kc+kc*mr]
+		rows := min(mr, mc-r)
+		for i := 0; i < mr; i++ {
+			if i >= rows {
+				for p := 0; p < kc; p++ {
+					panel[p*mr+i] = 0
+				}
+				continue
+			}
+			row := ic + r + i
+			if trans {
+				// op(A)(row, pc+p) = A[pc+p, row]
+				src := a[pc*lda+row:]
+				for p := 0; p < kc; p++ {
+					panel[p*mr+i] = src[p*lda]
+				}
+			} else {
+				src := a[row*lda+pc : row*lda+pc+kc]
+				for p, v := range src {
+					panel[p*mr+i] = v
+				}
+			}
+		}
+	}
+}
+
+// packB copies op(B)[pc:pc+kc, jc:jc+nc] into dst as panels of nr columns,
+// each stored row by row (element (p,j) of panel s at s*kc*nr + p*nr + j),
+// padding the last panel with zeros.
+func packB(dst, b []float32, ldb int, trans bool, pc, jc, kc, nc, nr int) {
+	for s := 0; s < nc; s += nr {
+		panel := dst[s*kc : s*kc+kc*nr]
+		cols := min(nr, nc-s)
+		if trans {
+			// op(B)(pc+p, col) = B[col, pc+p]
+			for j := 0; j < nr; j++ {
+				if j >= cols {
+					for p := 0; p < kc; p++ {
+						panel[p*nr+j] = 0
+					}
+					continue
+				}
+				src := b[(jc+s+j)*ldb+pc : (jc+s+j)*ldb+pc+kc]
+				for p, v := range src {
+					panel[p*nr+j] = v
+				}
+			}
+			continue
+		}
+		for p := 0; p < kc; p++ {
+			src := b[(pc+p)*ldb+jc+s : (pc+p)*ldb+jc+s+cols]
+			dstRow := panel[p*nr : p*nr+nr]
+			copy(dstRow, src)
+			clear(dstRow[cols:])
+		}
+	}
+}
+
+// kernelGo4x4 is the portable micro-kernel: a 4x4 tile held in 16 scalar
+// accumulators.
+func kernelGo4x4(kc int, a, b, c []float32, ldc, mr, nr int) {
+	var c00, c01, c02, c03, c10, c11, c12, c13 float32
+	var c20, c21, c22, c23, c30, c31, c32, c33 float32
+	a = a[:4*kc]
+	b = b[:4*kc]
+	for len(a) >= 4 && len(b) >= 4 {
+		a0, a1, a2, a3 := a[0], a[1], a[2], a[3]
+		b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+		a = a[4:]
+		b = b[4:]
+	}
+	tile := [16]float32{c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33}
+	addTile(tile[:], 4, c, ldc, mr, nr)
+}
+
+// addTile adds the top-left mr x nr corner of tile (row stride width) to C.
+func addTile(tile []float32, width int, c []float32, ldc, mr, nr int) {
+	for i := 0; i < mr; i++ {
+		row := c[i*ldc : i*ldc+nr]
+		src := tile[i*width : i*width+nr]
+		for j := range row {
+			row[j] += src[j]
+		}
+	}
+}
+
+func checkGemm(kernel string, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("tensor.%s: negative size m=%d n=%d k=%d", kernel, m, n, k))
+	}
+	aRows, aCols := m, k
+	if transA {
+		aRows, aCols = k, m
+	}
+	bRows, bCols := k, n
+	if transB {
+		bRows, bCols = n, k
+	}
+	checkMatrix(kernel, "A", a, aRows, aCols, lda)
+	checkMatrix(kernel, "B", b, bRows, bCols, ldb)
+	checkMatrix(kernel, "C", c, m, n, ldc)
+}
+
+func checkMatrix(kernel, name string, x []float32, rows, cols, ld int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if ld < cols {
+		panic(fmt.Sprintf("tensor.%s: %s is [%d,%d] but its row stride is %d", kernel, name, rows, cols, ld))
+	}
+	if need := (rows-1)*ld + cols; len(x) < need {
+		panic(fmt.Sprintf("tensor.%s: %s is [%d,%d] with row stride %d and needs %d elements, has %d", kernel, name, rows, cols, ld, need, len(x)))
+	}
+}
+
+// GemmRef is the reference for Gemm: the textbook triple loop with a
+// float32 accumulator per element of C.
+func GemmRef(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	checkGemm("GemmRef", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var sum float32
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				sum += av * bv
+			}
+			if accumulate {
+				c[i*ldc+j] += sum
+			} else {
+				c[i*ldc+j] = sum
+			}
+		}
+	}
+}
