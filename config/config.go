@@ -14,13 +14,13 @@ package config
 type Config struct {
 	// Workspace is the folder that stages read from and write to. Empty
 	// means the --workspace flag's value (./workspace unless set).
-	Workspace string `yaml:"workspace"`
+	Workspace string `yaml:"workspace" json:"workspace"`
 
-	Collect  Collect  `yaml:"collect"`
-	Clean    Clean    `yaml:"clean"`
-	Finetune Finetune `yaml:"finetune"`
-	Eval     Eval     `yaml:"eval"`
-	Report   Report   `yaml:"report"`
+	Collect  Collect  `yaml:"collect" json:"collect"`
+	Clean    Clean    `yaml:"clean" json:"clean"`
+	Finetune Finetune `yaml:"finetune" json:"finetune"`
+	Eval     Eval     `yaml:"eval" json:"eval"`
+	Report   Report   `yaml:"report" json:"report"`
 }
 
 // Collect configures the collect stage.
@@ -28,38 +28,38 @@ type Collect struct {
 	// Domain is the target domain written on every document ("legal",
 	// "medical", "financial" or any other name of letters, digits, '-'
 	// and '_'). Empty means "general".
-	Domain string `yaml:"domain"`
+	Domain string `yaml:"domain" json:"domain"`
 
 	// ShardRows is the number of documents per output Parquet shard, at
 	// least 1. Zero means the collect stage's default.
-	ShardRows int `yaml:"shard_rows"`
+	ShardRows int `yaml:"shard_rows" json:"shard_rows"`
 
 	// Sources lists where documents come from. The collect stage needs at
 	// least one, from here or from --source.
-	Sources []Source `yaml:"sources"`
+	Sources []Source `yaml:"sources" json:"sources"`
 }
 
 // Source is one place to collect documents from.
 type Source struct {
 	// Kind is the collector: "local" (files under Path). Empty means
 	// "local".
-	Kind string `yaml:"kind"`
+	Kind string `yaml:"kind" json:"kind"`
 
 	// Path is a file or folder for "local" sources. Required.
-	Path string `yaml:"path"`
+	Path string `yaml:"path" json:"path"`
 
 	// Include lists glob patterns (path.Match syntax, matched against the
 	// path relative to Path, with '/' separators) that a file must match to
 	// be read. Empty means every file.
-	Include []string `yaml:"include"`
+	Include []string `yaml:"include" json:"include"`
 
 	// Exclude lists glob patterns, in the same syntax as Include, for files
 	// to skip. It wins over Include.
-	Exclude []string `yaml:"exclude"`
+	Exclude []string `yaml:"exclude" json:"exclude"`
 
 	// License is the SPDX license identifier written on every document from
 	// this source. Empty means "unknown".
-	License string `yaml:"license"`
+	License string `yaml:"license" json:"license"`
 }
 
 // Clean configures the clean stage. Every zero value means the clean
@@ -67,25 +67,25 @@ type Source struct {
 type Clean struct {
 	// MinWords is the minimum number of words a document needs to be kept,
 	// at least 0. Zero means the stage default.
-	MinWords int `yaml:"min_words"`
+	MinWords int `yaml:"min_words" json:"min_words"`
 
 	// MaxSymbolRatio is the maximum share of non-letter, non-space
 	// characters in a kept document, in (0, 1]. Zero means the stage
 	// default.
-	MaxSymbolRatio float64 `yaml:"max_symbol_ratio"`
+	MaxSymbolRatio float64 `yaml:"max_symbol_ratio" json:"max_symbol_ratio"`
 
 	// Languages lists the ISO 639-1 codes ("en", "de") of languages to keep.
 	// Empty means the stage default.
-	Languages []string `yaml:"languages"`
+	Languages []string `yaml:"languages" json:"languages"`
 
 	// NearDupThreshold is the estimated Jaccard similarity of word shingles
 	// above which two documents count as near duplicates, in (0, 1]. Zero
 	// means the stage default.
-	NearDupThreshold float64 `yaml:"near_dup_threshold"`
+	NearDupThreshold float64 `yaml:"near_dup_threshold" json:"near_dup_threshold"`
 
 	// RedactPII turns PII redaction (e-mail addresses, phone numbers) on or
 	// off. Absent means the stage default.
-	RedactPII *bool `yaml:"redact_pii"`
+	RedactPII *bool `yaml:"redact_pii" json:"redact_pii"`
 }
 
 // Finetune configures the finetune stage. Every zero value means the
@@ -94,83 +94,83 @@ type Finetune struct {
 	// BaseModel is the Hugging Face model folder (config.json,
 	// model.safetensors, tokenizer.json) to start from. The finetune stage
 	// needs it, from here or from --base-model.
-	BaseModel string `yaml:"base_model"`
+	BaseModel string `yaml:"base_model" json:"base_model"`
 
 	// MaxSteps is the number of optimizer steps, at least 0. Zero means
 	// the stage default.
-	MaxSteps int `yaml:"max_steps"`
+	MaxSteps int `yaml:"max_steps" json:"max_steps"`
 
 	// LearningRate is the peak AdamW learning rate, in (0, 1). Zero means
 	// the stage default.
-	LearningRate float64 `yaml:"learning_rate"`
+	LearningRate float64 `yaml:"learning_rate" json:"learning_rate"`
 
 	// BatchSize is the number of sequences per micro-batch, at least 0.
 	// Zero means the stage default.
-	BatchSize int `yaml:"batch_size"`
+	BatchSize int `yaml:"batch_size" json:"batch_size"`
 
 	// SeqLen is the training sequence length in tokens, at least 0 and at
 	// most the model's context length. Zero means the stage default.
-	SeqLen int `yaml:"seq_len"`
+	SeqLen int `yaml:"seq_len" json:"seq_len"`
 
 	// ValFraction is the share of documents held out for validation loss,
 	// in [0, 0.5]. Zero means the stage default.
-	ValFraction float64 `yaml:"val_fraction"`
+	ValFraction float64 `yaml:"val_fraction" json:"val_fraction"`
 
 	// Seed seeds data shuffling and any random initialization. Zero means
 	// the stage default.
-	Seed int64 `yaml:"seed"`
+	Seed int64 `yaml:"seed" json:"seed"`
 }
 
 // Eval configures the eval stage.
 type Eval struct {
 	// Models lists the models to score. Empty means two models: "base" (the
 	// finetune base model) and "tuned" (<workspace>/finetune/model).
-	Models []Model `yaml:"models"`
+	Models []Model `yaml:"models" json:"models"`
 
 	// TaskSets lists what the models are scored on. Empty means one
 	// "<domain>-heldout" set of kind "corpus-heldout" on the clean output.
-	TaskSets []TaskSet `yaml:"task_sets"`
+	TaskSets []TaskSet `yaml:"task_sets" json:"task_sets"`
 }
 
 // Model names one model folder to evaluate.
 type Model struct {
 	// Name is the short name used in result file names ("base", "tuned"):
 	// letters, digits, '-' and '_'. Required.
-	Name string `yaml:"name"`
+	Name string `yaml:"name" json:"name"`
 
 	// Dir is the Hugging Face model folder. Required.
-	Dir string `yaml:"dir"`
+	Dir string `yaml:"dir" json:"dir"`
 }
 
 // TaskSet is one set of texts to score the models on.
 type TaskSet struct {
 	// Name is the short name used in result file names: letters, digits,
 	// '-' and '_'. Required.
-	Name string `yaml:"name"`
+	Name string `yaml:"name" json:"name"`
 
 	// Kind is "corpus-heldout" (the held-out split of a corpus folder) or
 	// "jsonl" (a JSON Lines file with a "text" field per line). Required.
-	Kind string `yaml:"kind"`
+	Kind string `yaml:"kind" json:"kind"`
 
 	// Path is the corpus folder for "corpus-heldout" (empty means
 	// <workspace>/clean) or the file for "jsonl" (required).
-	Path string `yaml:"path"`
+	Path string `yaml:"path" json:"path"`
 
 	// ValFraction is the share of the corpus used as the held-out split for
 	// "corpus-heldout", in [0, 1]. Zero means the eval stage's default,
 	// which matches the finetune stage's split.
-	ValFraction float64 `yaml:"val_fraction"`
+	ValFraction float64 `yaml:"val_fraction" json:"val_fraction"`
 
 	// MaxDocs caps how many documents are scored, at least 0. Zero means no
 	// cap.
-	MaxDocs int `yaml:"max_docs"`
+	MaxDocs int `yaml:"max_docs" json:"max_docs"`
 }
 
 // Report configures the report stage.
 type Report struct {
 	// Out is the HTML file to write. Empty means
 	// <workspace>/report/report.html.
-	Out string `yaml:"out"`
+	Out string `yaml:"out" json:"out"`
 }
 
 // Source kinds accepted in Source.Kind.

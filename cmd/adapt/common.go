@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/adapt-llm/adapt/config"
+)
+
+// defaultWorkspace is the --workspace default of the stage commands and run.
+const defaultWorkspace = "./workspace"
+
+func workspaceFlag(def string) cli.Flag {
+	return &cli.PathFlag{
+		Name:    "workspace",
+		Aliases: []string{"w"},
+		Value:   def,
+		Usage:   "workspace folder that stages read from and write to",
+	}
+}
+
+func configFlag() cli.Flag {
+	return &cli.PathFlag{
+		Name:  "config",
+		Usage: "YAML config file (see examples/adapt.yaml); flags override its values",
+	}
+}
+
+// checkArgs returns the positional arguments of c, or a usage error when
+// there are more than max of them (max < 0 means no limit) or one of them looks like a flag.
+// urfave/cli stops parsing flags at the first positional argument, so a
+// flag after it would otherwise be silently taken as an argument.
+func checkArgs(c *cli.Context, max int) ([]string, error) {
+	args := c.Args().Slice()
+	for i, arg := range args {
+		if len(arg) > 1 && strings.HasPrefix(arg, "-") {
+			if i == 0 {
+				return nil, usageErrorf("argument %q looks like a flag; flags go before arguments", arg)
+			}
+			return nil, usageErrorf("flag %s comes after the argument %q; put flags before arguments", arg, args[0])
+		}
+	}
+	if max >= 0 && len(args) > max {
+		if max == 0 {
+			return nil, usageErrorf("unexpected argument %q: %s takes no arguments", args[0], c.Command.Name)
+		}
+		return nil, usageErrorf("unexpected argument %q: %s takes at most %d", args[max], c.Command.Name, max)
+	}
+	return args, nil
+}
+
+// loadConfig reads --config (or returns the defaults when it is unset) and
+// resolves the workspace: --workspace when given, else the config's
+// workspace, else the flag's default.
+func loadConfig(c *cli.Context) (*config.Config, workspace, error) {
+	cfg := config.Default()
+	if path := c.Path("config"); path != "" {
+		var err error
+		cfg, err = config.Load(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, "", inputErrorf("config file %s not found", path)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+	}
+
+	ws := c.Path("workspace")
+	if !c.IsSet("workspace") && cfg.Workspace != "" {
+		ws = cfg.Workspace
+	}
+	return cfg, workspace(ws), nil
+}
+
+// workspace is the root folder of a workspace. Its methods return the
+// fixed locations of each stage's files.
+type workspace string
+
+func (w workspace) path(elem ...string) string {
+	return filepath.Join(append([]string{string(w)}, elem...)...)
+}
+
+func (w workspace) collectDir() string    { return w.path("collect") }
+func (w workspace) cleanDir() string      { return w.path("clean") }
+func (w workspace) finetuneDir() string   { return w.path("finetune") }
+func (w workspace) tunedModelDir() string { return w.path("finetune", "model") }
+func (w workspace) evalDir() string       { return w.path("eval") }
+func (w workspace) auditDir() string      { return w.path("audit") }
+func (w workspace) reportFile() string    { return w.path("report", "report.html") }
+
+// checkExists returns an input error naming what and path unless path
+// exists.
+func checkExists(path, what string) error {
+	_, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return inputErrorf("%s %s not found", what, path)
+	case err != nil:
+		return inputErrorf("%s %s: %w", what, path, err)
+	}
+	return nil
+}
+
+// checkModelDir returns an input error unless dir is a folder with a
+// config.json, the least every Hugging Face model folder has.
+func checkModelDir(dir, what string) error {
+	if err := checkExists(dir, what); err != nil {
+		return err
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return inputErrorf("%s %s: %w", what, dir, err)
+	}
+	if !info.IsDir() {
+		return inputErrorf("%s %s is not a folder; give a Hugging Face model folder", what, dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
+		return inputErrorf("%s %s has no config.json; give a Hugging Face model folder (config.json, model.safetensors, tokenizer.json)", what, dir)
+	}
+	return nil
+}
+
+// checkStageOutput returns an input error unless the manifest of an
+// earlier stage exists in dir.
+func checkStageOutput(dir, stage, next string) error {
+	manifest := filepath.Join(dir, "manifest.json")
+	if _, err := os.Stat(manifest); err != nil {
+		return inputErrorf("%s not found: run 'adapt %s' before 'adapt %s' or pass the right --workspace", manifest, stage, next)
+	}
+	return nil
+}
+
+// countSummary formats a stage's row counts.
+func countSummary(in, kept, rejected int64) string {
+	return fmt.Sprintf("%d docs in, %d kept, %d rejected", in, kept, rejected)
+}

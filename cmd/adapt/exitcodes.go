@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/adapt-llm/adapt/config"
+	"github.com/adapt-llm/adapt/iterate"
+)
+
+// Exit statuses of adapt. This file is the one place that maps errors to
+// them; every command's help lists the ones it can return.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitBadInput = 3
+	// exitRegression is reserved for a failed eval regression gate.
+	// NOTE: no command returns it yet because iterate has no gates.
+	exitRegression  = 4
+	exitInterrupted = 130
+)
+
+var exitStatusText = map[int]string{
+	exitOK:          "success",
+	exitFailure:     "runtime failure (I/O error, a stage that could not finish)",
+	exitUsage:       "usage error (unknown flag, flag after an argument, extra argument)",
+	exitBadInput:    "bad input data or config (missing source, model folder without config.json, invalid YAML)",
+	exitRegression:  "an eval regression gate failed",
+	exitInterrupted: "interrupted (Ctrl-C or SIGTERM)",
+}
+
+// exitStatusHelp formats the "Exit status" section of a command's help.
+func exitStatusHelp(codes ...int) string {
+	var b strings.Builder
+	b.WriteString("Exit status:")
+	for _, code := range codes {
+		fmt.Fprintf(&b, "\n  %-3d  %s", code, exitStatusText[code])
+	}
+	return b.String()
+}
+
+// usageError is a command line that adapt cannot parse. It maps to exit
+// status 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...)}
+}
+
+// inputError is bad input data or config: a missing source, a model folder
+// without config.json, an invalid config value. It maps to exit status 3.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
+func inputErrorf(format string, args ...any) error {
+	return &inputError{err: fmt.Errorf(format, args...)}
+}
+
+// onUsageError turns urfave/cli flag parsing errors into usage errors.
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	return &usageError{err: err}
+}
+
+// badInputSentinels are the stage errors that mean the input data or
+// config is at fault rather than the program or the machine.
+var badInputSentinels = []error{
+	config.ErrUnknownKey,
+	config.ErrSyntax,
+	config.ErrInvalid,
+	iterate.ErrRunNotFound,
+	iterate.ErrInvalidRunID,
+}
+
+// exitCode maps the error a command returned to adapt's exit status.
+func exitCode(ctx context.Context, err error) int {
+	var usage *usageError
+	var input *inputError
+	switch {
+	case err == nil:
+		return exitOK
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.As(err, &input):
+		return exitBadInput
+	}
+	for _, sentinel := range badInputSentinels {
+		if errors.Is(err, sentinel) {
+			return exitBadInput
+		}
+	}
+	return exitFailure
+}
+
+// exit writes err to stderr and returns the exit status for it.
+func (a *adapt) exit(ctx context.Context, err error) int {
+	code := exitCode(ctx, err)
+	switch code {
+	case exitOK:
+	case exitInterrupted:
+		fmt.Fprintln(a.stderr, "adapt: interrupted")
+	case exitUsage:
+		fmt.Fprintf(a.stderr, "adapt: %v\nRun 'adapt --help' or 'adapt COMMAND --help' for usage.\n", err)
+	default:
+		fmt.Fprintf(a.stderr, "adapt: %v\n", err)
+	}
+	return code
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/adapt-llm/adapt/config"
+	"github.com/adapt-llm/adapt/iterate"
+)
+
+func (a *adapt) iterateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "iterate",
+		Usage:     "record the workspace as a run, or compare two runs",
+		ArgsUsage: "[RUN_A RUN_B]",
+		Description: "Without arguments, records the current stage outputs of the workspace (inputs' hashes,\n" +
+			"counts, timings, eval metrics, the config) as a new run whose parent is the newest run,\n" +
+			"and prints what changed since the parent. With two run ids, prints what changed from\n" +
+			"RUN_A to RUN_B and records nothing.\n\n" +
+			"Reads:  WORKSPACE/*/manifest.json, WORKSPACE/finetune/, WORKSPACE/eval/, WORKSPACE/runs/, --config\n" +
+			"Writes: WORKSPACE/runs/<id>/run.json (only without arguments)\n\n" +
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
+		Flags: []cli.Flag{
+			workspaceFlag(defaultWorkspace),
+			configFlag(),
+		},
+		OnUsageError: onUsageError,
+		Action:       a.iterateAction,
+	}
+}
+
+func (a *adapt) iterateAction(c *cli.Context) error {
+	args, err := checkArgs(c, 2)
+	if err != nil {
+		return err
+	}
+	if len(args) == 1 {
+		return usageErrorf("iterate takes no run ids or two (RUN_A RUN_B), got one: %q", args[0])
+	}
+	cfg, ws, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	if len(args) == 2 {
+		return compareRuns(a, ws, args[0], args[1])
+	}
+	return a.runIterate(c.Context, ws, cfg, nil)
+}
+
+// runIterate records a run and prints its id, then what changed since its
+// parent. seconds holds stage wall times measured by the caller, or nil.
+func (a *adapt) runIterate(ctx context.Context, ws workspace, cfg *config.Config, seconds map[string]float64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	start := time.Now()
+	run, err := iterate.Record(string(ws), iterate.RecordInput{
+		ToolVersion: version,
+		Config:      cfg,
+		Seconds:     seconds,
+		Logger:      a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("recording the run: %w", err)
+	}
+	summary := "run " + run.ID
+	if run.Parent == "" {
+		summary += " (first run in this workspace)"
+	} else {
+		summary += " (parent " + run.Parent + ")"
+	}
+	a.out.stage("iterate", summary, time.Since(start))
+
+	if run.Parent == "" {
+		return nil
+	}
+	parent, err := iterate.Load(string(ws), run.Parent)
+	if err != nil {
+		return err
+	}
+	return writeDiff(a, parent, run)
+}
+
+// compareRuns prints what changed from run idA to run idB.
+func compareRuns(a *adapt, ws workspace, idA, idB string) error {
+	runA, err := iterate.Load(string(ws), idA)
+	if err != nil {
+		return err
+	}
+	runB, err := iterate.Load(string(ws), idB)
+	if err != nil {
+		return err
+	}
+	return writeDiff(a, runA, runB)
+}
+
+func writeDiff(a *adapt, old, new *iterate.Run) error {
+	if err := iterate.Compare(old, new).Write(a.stdout); err != nil {
+		return fmt.Errorf("writing the run diff: %w", err)
+	}
+	return nil
+}
