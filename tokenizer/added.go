@@ -1,0 +1,132 @@
+package tokenizer
+
+import (
+	"sort"
+	"unicode"
+	"unicode/utf8"
+)
+
+// addedToken is one entry of a tokenizer.json's added_tokens.
+type addedToken struct {
+	id         int32
+	content    string
+	special    bool
+	normalized bool // matched in the normalized text rather than the raw text
+	lstrip     bool // absorbs the whitespace before it
+	rstrip     bool // absorbs the whitespace after it
+	singleWord bool // matches only when not inside a word
+}
+
+// addedMatcher finds added tokens in text with leftmost-longest matching,
+// the aho-corasick MatchKind::LeftmostLongest that AddedVocabulary uses in
+// Hugging Face tokenizers 0.23 (tokenizers/src/tokenizer/added_vocabulary.rs).
+type addedMatcher struct {
+	byFirst map[byte][]*addedToken // candidates by first byte, longest first
+}
+
+func newAddedMatcher(tokens []*addedToken) *addedMatcher {
+	m := &addedMatcher{byFirst: make(map[byte][]*addedToken)}
+	for _, tok := range tokens {
+		if tok.content == "" {
+			continue
+		}
+		m.byFirst[tok.content[0]] = append(m.byFirst[tok.content[0]], tok)
+	}
+	for _, list := range m.byFirst {
+		sort.SliceStable(list, func(i, j int) bool { return len(list[i].content) > len(list[j].content) })
+	}
+	return m
+}
+
+// split calls emit for each piece of text in order: text pieces with id -1
+// and matched added tokens with their id. Special tokens are left in the
+// text when skipSpecial is set.
+func (m *addedMatcher) split(text string, skipSpecial bool, emit func(piece string, id int32)) {
+	if len(m.byFirst) == 0 {
+		emit(text, -1)
+		return
+	}
+	last := 0 // end of the previous emitted piece
+	for i := 0; i < len(text); {
+		tok := m.longestAt(text, i, skipSpecial)
+		if tok == nil {
+			i++
+			continue
+		}
+		start, stop := i, i+len(tok.content)
+		if tok.singleWord && !isSingleWord(text, start, stop) {
+			i = stop
+			continue
+		}
+		if tok.lstrip {
+			start = trimSpaceLeft(text, last, start)
+		}
+		if tok.rstrip {
+			stop = trimSpaceRight(text, stop)
+		}
+		if start > last {
+			emit(text[last:start], -1)
+		}
+		emit(text[start:stop], tok.id)
+		last, i = stop, stop
+	}
+	if last < len(text) {
+		emit(text[last:], -1)
+	}
+}
+
+func (m *addedMatcher) longestAt(text string, i int, skipSpecial bool) *addedToken {
+	for _, tok := range m.byFirst[text[i]] {
+		if skipSpecial && tok.special {
+			continue
+		}
+		if len(text)-i >= len(tok.content) && text[i:i+len(tok.content)] == tok.content {
+			return tok
+		}
+	}
+	return nil
+}
+
+// isWordRune reports whether r continues a word for single_word tokens.
+func isWordRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsNumber(r)
+}
+
+func isSingleWord(text string, start, stop int) bool {
+	if start > 0 {
+		r, _ := utf8.DecodeLastRuneInString(text[:start])
+		if isWordRune(r) {
+			return false
+		}
+	}
+	if stop < len(text) {
+		r, _ := utf8.DecodeRuneInString(text[stop:])
+		if isWordRune(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// trimSpaceLeft moves start left over whitespace, but not before floor.
+func trimSpaceLeft(text string, floor, start int) int {
+	for start > floor {
+		r, size := utf8.DecodeLastRuneInString(text[floor:start])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		start -= size
+	}
+	return start
+}
+
+func trimSpaceRight(text string, stop int) int {
+	for stop < len(text) {
+		r, size := utf8.DecodeRuneInString(text[stop:])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		stop += size
+	}
+	return stop
+}

@@ -1,0 +1,622 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// The tokenizer.json layout read here is the one written by Hugging Face
+// tokenizers 0.23 (tokenizers/src/tokenizer/serialization.rs).
+
+// maxVocabID bounds the ids accepted from a file, so that a corrupt id
+// cannot make Load allocate gigabytes.
+const maxVocabID = 1 << 24
+
+type fileJSON struct {
+	Version       string           `json:"version"`
+	Truncation    json.RawMessage  `json:"truncation"`
+	Padding       json.RawMessage  `json:"padding"`
+	AddedTokens   []addedTokenJSON `json:"added_tokens"`
+	Normalizer    json.RawMessage  `json:"normalizer"`
+	PreTokenizer  json.RawMessage  `json:"pre_tokenizer"`
+	PostProcessor json.RawMessage  `json:"post_processor"`
+	Decoder       json.RawMessage  `json:"decoder"`
+	Model         *modelJSON       `json:"model"`
+}
+
+type addedTokenJSON struct {
+	ID         int64  `json:"id"`
+	Content    string `json:"content"`
+	SingleWord bool   `json:"single_word"`
+	LStrip     bool   `json:"lstrip"`
+	RStrip     bool   `json:"rstrip"`
+	Normalized bool   `json:"normalized"`
+	Special    bool   `json:"special"`
+}
+
+type modelJSON struct {
+	Type                    string           `json:"type"`
+	Dropout                 *float64         `json:"dropout"`
+	UnkToken                *string          `json:"unk_token"`
+	ContinuingSubwordPrefix *string          `json:"continuing_subword_prefix"`
+	EndOfWordSuffix         *string          `json:"end_of_word_suffix"`
+	FuseUnk                 bool             `json:"fuse_unk"`
+	ByteFallback            bool             `json:"byte_fallback"`
+	IgnoreMerges            bool             `json:"ignore_merges"`
+	Vocab                   map[string]int64 `json:"vocab"`
+	Merges                  json.RawMessage  `json:"merges"`
+}
+
+// Load reads a Hugging Face tokenizer.json file. It supports the BPE model
+// with the components listed in the package documentation and returns an
+// error wrapping ErrUnsupported for anything else, and ErrInvalid for an
+// inconsistent file.
+func Load(path string) (*Tokenizer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading tokenizer: %w", err)
+	}
+	return parse(data, path)
+}
+
+// LoadDir reads dir/tokenizer.json, the layout of a Hugging Face model
+// folder.
+func LoadDir(dir string) (*Tokenizer, error) {
+	return Load(filepath.Join(dir, "tokenizer.json"))
+}
+
+// parse builds a tokenizer from the contents of a tokenizer.json; name
+// appears in errors.
+func parse(data []byte, name string) (*Tokenizer, error) {
+	var file fileJSON
+	if err := json.Unmarshal(data, &file); err != nil {
+		return nil, jsonError(name, err)
+	}
+	if file.Model == nil {
+		return nil, fmt.Errorf("%s: missing \"model\": %w", name, ErrInvalid)
+	}
+	if !isNull(file.Truncation) || !isNull(file.Padding) {
+		return nil, fmt.Errorf("%s: truncation and padding settings are not implemented; set them to null: %w", name, ErrUnsupported)
+	}
+
+	t := &Tokenizer{
+		rawNormalizer:    file.Normalizer,
+		rawPreTokenizer:  file.PreTokenizer,
+		rawPostProcessor: file.PostProcessor,
+		rawDecoder:       file.Decoder,
+	}
+	var err error
+	if t.model, err = parseModel(file.Model, name); err != nil {
+		return nil, err
+	}
+	if err := t.addTokens(file.AddedTokens, name); err != nil {
+		return nil, err
+	}
+	if t.normalizer, err = parseNormalizer(file.Normalizer, name, "normalizer"); err != nil {
+		return nil, err
+	}
+	if t.pre, err = parsePreTokenizer(file.PreTokenizer, name); err != nil {
+		return nil, err
+	}
+	t.model.byteLevel = t.pre.byteLevel
+	if t.template, err = parsePostProcessor(file.PostProcessor, name, "post_processor"); err != nil {
+		return nil, err
+	}
+	if t.decoder, err = parseDecoder(file.Decoder, name, "decoder"); err != nil {
+		return nil, err
+	}
+	_, t.byteLevelDecode = t.decoder.(byteLevelDecoder)
+	return t, nil
+}
+
+// jsonError describes a JSON decoding error with its byte offset.
+func jsonError(name string, err error) error {
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		return fmt.Errorf("%s: invalid JSON at byte offset %d: %w; the file is corrupt, download or save it again", name, syntax.Offset, err)
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return fmt.Errorf("%s: unexpected JSON %s for field %q at byte offset %d: %w", name, typeErr.Value, typeErr.Field, typeErr.Offset, ErrInvalid)
+	}
+	return fmt.Errorf("%s: decoding JSON: %w", name, err)
+}
+
+func isNull(raw json.RawMessage) bool {
+	s := strings.TrimSpace(string(raw))
+	return s == "" || s == "null"
+}
+
+func parseModel(mj *modelJSON, name string) (*bpeModel, error) {
+	if mj.Type != "BPE" {
+		return nil, fmt.Errorf("%s: model.type %q: only BPE is implemented: %w", name, mj.Type, ErrUnsupported)
+	}
+	if mj.Dropout != nil && *mj.Dropout > 0 {
+		return nil, fmt.Errorf("%s: model.dropout %g: BPE dropout is not implemented: %w", name, *mj.Dropout, ErrUnsupported)
+	}
+	if p := mj.ContinuingSubwordPrefix; p != nil && *p != "" {
+		return nil, fmt.Errorf("%s: model.continuing_subword_prefix %q is not implemented: %w", name, *p, ErrUnsupported)
+	}
+	if s := mj.EndOfWordSuffix; s != nil && *s != "" {
+		return nil, fmt.Errorf("%s: model.end_of_word_suffix %q is not implemented: %w", name, *s, ErrUnsupported)
+	}
+
+	m := &bpeModel{
+		vocab:        make(map[string]int32, len(mj.Vocab)),
+		unkID:        -1,
+		fuseUnk:      mj.FuseUnk,
+		byteFallback: mj.ByteFallback,
+		ignoreMerges: mj.IgnoreMerges,
+	}
+	maxID := int64(-1)
+	for tok, id := range mj.Vocab {
+		if id < 0 || id >= maxVocabID {
+			return nil, fmt.Errorf("%s: model.vocab[%q] = %d: ids must be in [0, %d): %w", name, tok, id, maxVocabID, ErrInvalid)
+		}
+		m.vocab[tok] = int32(id)
+		maxID = max(maxID, id)
+	}
+	m.idToToken = make([]string, maxID+1)
+	for tok, id := range m.vocab {
+		m.idToToken[id] = tok
+	}
+	if mj.UnkToken != nil {
+		id, ok := m.vocab[*mj.UnkToken]
+		if !ok {
+			return nil, fmt.Errorf("%s: model.unk_token %q is not in model.vocab: %w", name, *mj.UnkToken, ErrInvalid)
+		}
+		m.unkID = id
+	}
+
+	pairs, err := parseMerges(mj.Merges, name)
+	if err != nil {
+		return nil, err
+	}
+	m.merges = make(map[uint64]uint64, len(pairs))
+	m.mergeOrder = make([][2]int32, 0, len(pairs))
+	for rank, p := range pairs {
+		a, okA := m.vocab[p[0]]
+		b, okB := m.vocab[p[1]]
+		merged, okM := m.vocab[p[0]+p[1]]
+		if !okA || !okB || !okM {
+			return nil, fmt.Errorf("%s: model.merges[%d] (%q, %q) names a token missing from model.vocab: %w", name, rank, p[0], p[1], ErrInvalid)
+		}
+		m.merges[pairKey(a, b)] = uint64(rank)<<32 | uint64(uint32(merged))
+		m.mergeOrder = append(m.mergeOrder, [2]int32{a, b})
+	}
+	m.initTables()
+	return m, nil
+}
+
+// parseMerges reads merges in either format: legacy "a b" strings or
+// ["a", "b"] pairs.
+func parseMerges(raw json.RawMessage, name string) ([][2]string, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal(raw, &pairs); err == nil {
+		return pairs, nil
+	}
+	var lines []string
+	if err := json.Unmarshal(raw, &lines); err != nil {
+		return nil, fmt.Errorf("%s: model.merges is neither a list of \"a b\" strings nor of [a, b] pairs: %w", name, ErrInvalid)
+	}
+	pairs = make([][2]string, len(lines))
+	for i, line := range lines {
+		a, b, ok := strings.Cut(line, " ")
+		if !ok {
+			return nil, fmt.Errorf("%s: model.merges[%d] %q has no space between its two tokens: %w", name, i, line, ErrInvalid)
+		}
+		pairs[i] = [2]string{a, b}
+	}
+	return pairs, nil
+}
+
+// addTokens registers the added tokens. A token whose content is in the
+// model vocabulary takes that id; any other token is numbered after the
+// vocabulary, ignoring the id in the file, as AddedVocabulary::add_tokens
+// does in the Rust library.
+func (t *Tokenizer) addTokens(list []addedTokenJSON, name string) error {
+	t.addedByID = make(map[int32]*addedToken)
+	t.addedByContent = make(map[string]*addedToken)
+	vocabSize := int64(len(t.model.vocab))
+	maxAdded := int64(-1)
+	for _, aj := range list {
+		if aj.Content == "" {
+			continue
+		}
+		if _, dup := t.addedByContent[aj.Content]; dup {
+			continue
+		}
+		var id int64
+		switch vid, ok := t.model.vocab[aj.Content]; {
+		case ok:
+			id = int64(vid)
+		case maxAdded < 0:
+			id = vocabSize
+		case maxAdded >= vocabSize || vocabSize == 0:
+			id = maxAdded + 1
+		default:
+			id = vocabSize
+		}
+		if id >= maxVocabID {
+			return fmt.Errorf("%s: added token %q would get id %d, above the limit %d: %w", name, aj.Content, id, maxVocabID, ErrInvalid)
+		}
+		maxAdded = max(maxAdded, id)
+		tok := &addedToken{
+			id:         int32(id),
+			content:    aj.Content,
+			special:    aj.Special,
+			normalized: aj.Normalized,
+			lstrip:     aj.LStrip,
+			rstrip:     aj.RStrip,
+			singleWord: aj.SingleWord,
+		}
+		t.added = append(t.added, tok)
+		t.addedByContent[tok.content] = tok
+		if _, taken := t.addedByID[tok.id]; !taken {
+			t.addedByID[tok.id] = tok
+		}
+	}
+	t.buildMatchers()
+	return nil
+}
+
+func (t *Tokenizer) buildMatchers() {
+	var raw, normalized []*addedToken
+	for _, tok := range t.added {
+		if tok.normalized {
+			normalized = append(normalized, tok)
+		} else {
+			raw = append(raw, tok)
+		}
+	}
+	t.rawMatcher = newAddedMatcher(raw)
+	t.normMatcher = newAddedMatcher(normalized)
+}
+
+// componentType returns the "type" field of a component object.
+func componentType(raw json.RawMessage, name, path string) (string, error) {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return "", fmt.Errorf("%s: %s is not a JSON object with a \"type\": %w", name, path, ErrInvalid)
+	}
+	return head.Type, nil
+}
+
+func unsupported(name, path, typ string) error {
+	return fmt.Errorf("%s: %s type %q is not implemented: %w", name, path, typ, ErrUnsupported)
+}
+
+// stringPattern reads a {"String": "..."} pattern; a {"Regex": ...}
+// pattern is unsupported.
+func stringPattern(raw json.RawMessage, name, path string) (string, error) {
+	var p struct {
+		String *string `json:"String"`
+		Regex  *string `json:"Regex"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil || (p.String == nil && p.Regex == nil) {
+		return "", fmt.Errorf("%s: %s.pattern is not {\"String\": ...} or {\"Regex\": ...}: %w", name, path, ErrInvalid)
+	}
+	if p.String == nil {
+		return "", fmt.Errorf("%s: %s.pattern: regex patterns are not implemented here: %w", name, path, ErrUnsupported)
+	}
+	return *p.String, nil
+}
+
+func parseNormalizer(raw json.RawMessage, name, path string) (normalizer, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	typ, err := componentType(raw, name, path)
+	if err != nil {
+		return nil, err
+	}
+	switch typ {
+	case "Sequence":
+		var seq struct {
+			Normalizers []json.RawMessage `json:"normalizers"`
+		}
+		if err := json.Unmarshal(raw, &seq); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", name, path, ErrInvalid)
+		}
+		var out normalizerSequence
+		for i, sub := range seq.Normalizers {
+			n, err := parseNormalizer(sub, name, fmt.Sprintf("%s.normalizers[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			if n != nil {
+				out = append(out, n)
+			}
+		}
+		return out, nil
+	case "Prepend":
+		var p struct {
+			Prepend string `json:"prepend"`
+		}
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return nil, fmt.Errorf("%s: %s.prepend: %w", name, path, ErrInvalid)
+		}
+		return prependNormalizer{prefix: p.Prepend}, nil
+	case "Replace":
+		var r struct {
+			Pattern json.RawMessage `json:"pattern"`
+			Content string          `json:"content"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", name, path, ErrInvalid)
+		}
+		pattern, err := stringPattern(r.Pattern, name, path)
+		if err != nil {
+			return nil, err
+		}
+		if pattern == "" {
+			return nil, fmt.Errorf("%s: %s.pattern is empty: %w", name, path, ErrInvalid)
+		}
+		return replaceNormalizer{pattern: pattern, content: r.Content}, nil
+	case "NFC":
+		return unicodeNormalizer{norm.NFC}, nil
+	case "NFD":
+		return unicodeNormalizer{norm.NFD}, nil
+	case "NFKC":
+		return unicodeNormalizer{norm.NFKC}, nil
+	case "NFKD":
+		return unicodeNormalizer{norm.NFKD}, nil
+	}
+	return nil, unsupported(name, path, typ)
+}
+
+// knownSplitPatterns maps the split regexes that have a hand-written
+// matcher to it.
+var knownSplitPatterns = map[string]splitFunc{
+	gpt2Pattern:   splitGPT2,
+	cl100kPattern: splitCL100K,
+}
+
+func parsePreTokenizer(raw json.RawMessage, name string) (*preTokenizer, error) {
+	p := &preTokenizer{}
+	if isNull(raw) {
+		return p, nil
+	}
+	typ, err := componentType(raw, name, "pre_tokenizer")
+	if err != nil {
+		return nil, err
+	}
+	steps := []json.RawMessage{raw}
+	if typ == "Sequence" {
+		var seq struct {
+			PreTokenizers []json.RawMessage `json:"pretokenizers"`
+		}
+		if err := json.Unmarshal(raw, &seq); err != nil {
+			return nil, fmt.Errorf("%s: pre_tokenizer: %w", name, ErrInvalid)
+		}
+		steps = seq.PreTokenizers
+	}
+	for i, step := range steps {
+		path := "pre_tokenizer"
+		if typ == "Sequence" {
+			path = fmt.Sprintf("pre_tokenizer.pretokenizers[%d]", i)
+		}
+		if err := p.addStep(step, name, path); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// addStep adds one pre-tokenizer step. The supported chains are at most one
+// splitting step (Split with a known pattern, or ByteLevel with use_regex)
+// and at most one ByteLevel, which must come last.
+func (p *preTokenizer) addStep(raw json.RawMessage, name, path string) error {
+	typ, err := componentType(raw, name, path)
+	if err != nil {
+		return err
+	}
+	if p.byteLevel {
+		return fmt.Errorf("%s: %s: a %s step after ByteLevel is not implemented: %w", name, path, typ, ErrUnsupported)
+	}
+	switch typ {
+	case "ByteLevel":
+		cfg := struct {
+			AddPrefixSpace bool  `json:"add_prefix_space"`
+			UseRegex       *bool `json:"use_regex"`
+		}{}
+		if err := json.Unmarshal(raw, &cfg); err != nil {
+			return fmt.Errorf("%s: %s: %w", name, path, ErrInvalid)
+		}
+		useRegex := cfg.UseRegex == nil || *cfg.UseRegex
+		if useRegex && p.split != nil {
+			return fmt.Errorf("%s: %s: ByteLevel with use_regex after a Split is not implemented: %w", name, path, ErrUnsupported)
+		}
+		p.byteLevel = true
+		p.prefixSpace = cfg.AddPrefixSpace
+		p.prefixEachWord = p.split != nil
+		if useRegex {
+			p.split = splitGPT2
+		}
+		return nil
+	case "Split":
+		cfg := struct {
+			Pattern  map[string]string `json:"pattern"`
+			Behavior string            `json:"behavior"`
+			Invert   bool              `json:"invert"`
+		}{}
+		if err := json.Unmarshal(raw, &cfg); err != nil {
+			return fmt.Errorf("%s: %s: %w", name, path, ErrInvalid)
+		}
+		if p.split != nil {
+			return fmt.Errorf("%s: %s: a second splitting step is not implemented: %w", name, path, ErrUnsupported)
+		}
+		regex, ok := cfg.Pattern["Regex"]
+		fn := knownSplitPatterns[regex]
+		if !ok || fn == nil || cfg.Behavior != "Isolated" || cfg.Invert {
+			return fmt.Errorf("%s: %s: Split with pattern %v, behavior %q, invert %v is not implemented (only the GPT-2 and cl100k regexes, Isolated): %w",
+				name, path, cfg.Pattern, cfg.Behavior, cfg.Invert, ErrUnsupported)
+		}
+		p.split = fn
+		return nil
+	}
+	return unsupported(name, path, typ)
+}
+
+func parsePostProcessor(raw json.RawMessage, name, path string) ([]templatePiece, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	typ, err := componentType(raw, name, path)
+	if err != nil {
+		return nil, err
+	}
+	switch typ {
+	case "ByteLevel":
+		// Adjusts offsets only; the ids are unchanged.
+		return nil, nil
+	case "Sequence":
+		var seq struct {
+			Processors []json.RawMessage `json:"processors"`
+		}
+		if err := json.Unmarshal(raw, &seq); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", name, path, ErrInvalid)
+		}
+		var template []templatePiece
+		for i, sub := range seq.Processors {
+			tp, err := parsePostProcessor(sub, name, fmt.Sprintf("%s.processors[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			if tp != nil {
+				if template != nil {
+					return nil, fmt.Errorf("%s: %s: more than one TemplateProcessing is not implemented: %w", name, path, ErrUnsupported)
+				}
+				template = tp
+			}
+		}
+		return template, nil
+	case "TemplateProcessing":
+		return parseTemplate(raw, name, path)
+	}
+	return nil, unsupported(name, path, typ)
+}
+
+func parseTemplate(raw json.RawMessage, name, path string) ([]templatePiece, error) {
+	var cfg struct {
+		Single []struct {
+			SpecialToken *struct {
+				ID string `json:"id"`
+			} `json:"SpecialToken"`
+			Sequence *struct {
+				ID string `json:"id"`
+			} `json:"Sequence"`
+		} `json:"single"`
+		SpecialTokens map[string]struct {
+			IDs []int64 `json:"ids"`
+		} `json:"special_tokens"`
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", name, path, ErrInvalid)
+	}
+	template := []templatePiece{}
+	for i, item := range cfg.Single {
+		switch {
+		case item.Sequence != nil:
+			if item.Sequence.ID != "A" {
+				return nil, fmt.Errorf("%s: %s.single[%d]: sequence %q in a single template: %w", name, path, i, item.Sequence.ID, ErrInvalid)
+			}
+			template = append(template, templatePiece{sequence: true})
+		case item.SpecialToken != nil:
+			st, ok := cfg.SpecialTokens[item.SpecialToken.ID]
+			if !ok {
+				return nil, fmt.Errorf("%s: %s.single[%d]: special token %q missing from special_tokens: %w", name, path, i, item.SpecialToken.ID, ErrInvalid)
+			}
+			piece := templatePiece{}
+			for _, id := range st.IDs {
+				if id < 0 || id >= maxVocabID {
+					return nil, fmt.Errorf("%s: %s.special_tokens[%q]: id %d out of range: %w", name, path, item.SpecialToken.ID, id, ErrInvalid)
+				}
+				piece.ids = append(piece.ids, int32(id))
+			}
+			template = append(template, piece)
+		default:
+			return nil, fmt.Errorf("%s: %s.single[%d] is neither SpecialToken nor Sequence: %w", name, path, i, ErrInvalid)
+		}
+	}
+	return template, nil
+}
+
+func parseDecoder(raw json.RawMessage, name, path string) (decoder, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	typ, err := componentType(raw, name, path)
+	if err != nil {
+		return nil, err
+	}
+	switch typ {
+	case "ByteLevel":
+		return byteLevelDecoder{}, nil
+	case "Sequence":
+		var seq struct {
+			Decoders []json.RawMessage `json:"decoders"`
+		}
+		if err := json.Unmarshal(raw, &seq); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", name, path, ErrInvalid)
+		}
+		var out decoderSequence
+		for i, sub := range seq.Decoders {
+			d, err := parseDecoder(sub, name, fmt.Sprintf("%s.decoders[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			if d != nil {
+				out = append(out, d)
+			}
+		}
+		return out, nil
+	case "Replace":
+		var r struct {
+			Pattern json.RawMessage `json:"pattern"`
+			Content string          `json:"content"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", name, path, ErrInvalid)
+		}
+		pattern, err := stringPattern(r.Pattern, name, path)
+		if err != nil {
+			return nil, err
+		}
+		if pattern == "" {
+			return nil, fmt.Errorf("%s: %s.pattern is empty: %w", name, path, ErrInvalid)
+		}
+		return replaceDecoder{pattern: pattern, content: r.Content}, nil
+	case "ByteFallback":
+		return byteFallbackDecoder{}, nil
+	case "Fuse":
+		return fuseDecoder{}, nil
+	case "Strip":
+		var s struct {
+			Content string `json:"content"`
+			Start   int    `json:"start"`
+			Stop    int    `json:"stop"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", name, path, ErrInvalid)
+		}
+		if utf8.RuneCountInString(s.Content) != 1 || s.Start < 0 || s.Stop < 0 {
+			return nil, fmt.Errorf("%s: %s: Strip needs one character and non-negative start and stop, got %q, %d, %d: %w", name, path, s.Content, s.Start, s.Stop, ErrInvalid)
+		}
+		r, _ := utf8.DecodeRuneInString(s.Content)
+		return stripDecoder{content: r, start: s.Start, stop: s.Stop}, nil
+	}
+	return nil, unsupported(name, path, typ)
+}
