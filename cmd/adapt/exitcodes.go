@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/adapt-llm/adapt/compliance"
 	"github.com/adapt-llm/adapt/config"
 	"github.com/adapt-llm/adapt/iterate"
 )
@@ -77,6 +78,7 @@ var badInputSentinels = []error{
 	config.ErrUnknownKey,
 	config.ErrSyntax,
 	config.ErrInvalid,
+	compliance.ErrNothingToAudit,
 	iterate.ErrRunNotFound,
 	iterate.ErrInvalidRunID,
 }

@@ -1,8 +1,8 @@
 // Command adapt turns a general pretrained language model into a domain
 // specialist and records what that did. Each stage (collect, clean,
 // finetune, eval, iterate, audit, report) is a subcommand that reads and
-// writes files in a workspace folder; `adapt run` chains them from a YAML
-// config and `adapt quickstart` runs them on the legal texts every Debian
+// writes files in a workspace folder. `adapt run` chains them from a YAML
+// config, and `adapt quickstart` runs them on the legal texts every Debian
 // system installs.
 package main
 

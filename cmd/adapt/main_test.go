@@ -137,6 +137,7 @@ func TestBadInputErrors(t *testing.T) {
 		{"unknown config key", []string{"clean", "-w", ws, "--config", badConfig}, badConfig + ":3: collect.sorces: unknown key"},
 		{"missing config file", []string{"clean", "--config", filepath.Join(dir, "none.yaml")}, "none.yaml not found"},
 		{"clean before collect", []string{"clean", "-w", ws}, "run 'adapt collect' before 'adapt clean'"},
+		{"audit before collect", []string{"audit", "-w", ws}, "no collect or clean manifest"},
 		{"unknown run id", []string{"iterate", "-w", ws, "a", "b"}, "run record not found"},
 	}
 	for _, tt := range tests {

@@ -55,7 +55,8 @@ func (a *adapt) setupLogging(c *cli.Context) error {
 }
 
 // progress returns a callback that draws a progress bar labeled desc on
-// stderr, and a function that clears it. The bar is drawn only when stderr
+// stderr, and a function that clears it. A total below 1 draws a spinner
+// with the count. The bar is drawn only when stderr
 // is a terminal and the CI environment variable is unset; otherwise both
 // functions do nothing.
 func (a *adapt) progress(desc string) (update func(done, total int64), finish func()) {
