@@ -7,6 +7,8 @@
 // The file is decoded with gopkg.in/yaml.v3 (v3.0.1), YAML 1.2.
 package config
 
+import "github.com/adapt-llm/adapt/finetune"
+
 // Config is the whole content of an adapt YAML file.
 //
 // Relative paths in the file are resolved against the folder that contains
@@ -88,37 +90,17 @@ type Clean struct {
 	RedactPII *bool `yaml:"redact_pii" json:"redact_pii"`
 }
 
-// Finetune configures the finetune stage. Every zero value means the
-// finetune stage's default for that setting.
+// Finetune configures the finetune stage: the base model plus every
+// training setting of finetune.Config, whose field comments give each
+// setting's unit, range and zero meaning. Settings the file leaves out
+// keep the values of finetune.DefaultConfig.
 type Finetune struct {
 	// BaseModel is the Hugging Face model folder (config.json,
 	// model.safetensors, tokenizer.json) to start from. The finetune stage
 	// needs it, from here or from --base-model.
 	BaseModel string `yaml:"base_model" json:"base_model"`
 
-	// MaxSteps is the number of optimizer steps, at least 0. Zero means
-	// the stage default.
-	MaxSteps int `yaml:"max_steps" json:"max_steps"`
-
-	// LearningRate is the peak AdamW learning rate, in (0, 1). Zero means
-	// the stage default.
-	LearningRate float64 `yaml:"learning_rate" json:"learning_rate"`
-
-	// BatchSize is the number of sequences per micro-batch, at least 0.
-	// Zero means the stage default.
-	BatchSize int `yaml:"batch_size" json:"batch_size"`
-
-	// SeqLen is the training sequence length in tokens, at least 0 and at
-	// most the model's context length. Zero means the stage default.
-	SeqLen int `yaml:"seq_len" json:"seq_len"`
-
-	// ValFraction is the share of documents held out for validation loss,
-	// in [0, 0.5]. Zero means the stage default.
-	ValFraction float64 `yaml:"val_fraction" json:"val_fraction"`
-
-	// Seed seeds data shuffling and any random initialization. Zero means
-	// the stage default.
-	Seed int64 `yaml:"seed" json:"seed"`
+	finetune.Config `yaml:",inline"`
 }
 
 // Eval configures the eval stage.
@@ -188,9 +170,10 @@ const (
 const DefaultDomain = "general"
 
 // Default returns a Config with every default filled in. Fields whose
-// default is the stage's own default stay zero.
+// default is the stage's own default stay zero, except the finetune
+// settings, which start from finetune.DefaultConfig.
 func Default() *Config {
-	c := &Config{}
+	c := &Config{Finetune: Finetune{Config: finetune.DefaultConfig()}}
 	c.applyDefaults()
 	return c
 }

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/adapt-llm/adapt/finetune"
 )
 
 func TestLoadExample(t *testing.T) {
@@ -31,6 +33,8 @@ func TestLoadExample(t *testing.T) {
 		{"task sets", len(cfg.Eval.TaskSets), 2},
 		{"jsonl path", cfg.Eval.TaskSets[1].Path, filepath.Join(base, "..", "basemodel", "heldout-general.jsonl")},
 		{"report out", cfg.Report.Out, ""},
+		{"max steps", cfg.Finetune.MaxSteps, 60},
+		{"unset batch size keeps default", cfg.Finetune.BatchSize, finetune.DefaultConfig().BatchSize},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -50,6 +54,7 @@ func TestParseUnknownKey(t *testing.T) {
 	}{
 		{"top level", "collect:\n  domain: legal\nreprot:\n  out: x\n", 3, "reprot"},
 		{"in section", "collect:\n  domain: legal\n  shardrows: 5\n", 3, "collect.shardrows"},
+		{"in finetune", "finetune:\n  max_steps: 5\n  lerning_rate: 0.1\n", 3, "finetune.lerning_rate"},
 		{"in list item", "collect:\n  sources:\n    - path: /tmp\n    - path: /x\n      inclde: ['*']\n", 5, "collect.sources[1].inclde"},
 	}
 	for _, tt := range tests {
@@ -97,7 +102,8 @@ func TestDefaults(t *testing.T) {
 		{"kind", cfg.Collect.Sources[0].Kind, SourceLocal},
 		{"license", cfg.Collect.Sources[0].License, "unknown"},
 		{"relative path", cfg.Collect.Sources[0].Path, filepath.Join("/base", "docs")},
-		{"max steps", cfg.Finetune.MaxSteps, 0},
+		{"max steps", cfg.Finetune.MaxSteps, finetune.DefaultConfig().MaxSteps},
+		{"learning rate", cfg.Finetune.LearningRate, finetune.DefaultConfig().LearningRate},
 		{"redact pii", cfg.Clean.RedactPII, (*bool)(nil)},
 	}
 	for _, c := range checks {

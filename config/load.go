@@ -39,7 +39,8 @@ func Parse(data []byte, name, baseDir string) (*Config, error) {
 		return nil, &Error{File: name, Line: extra.Line, Msg: "the file contains more than one YAML document; keep only the first", Err: ErrSyntax}
 	}
 
-	cfg := &Config{}
+	// Decoding onto the defaults keeps every value the file leaves out.
+	cfg := Default()
 	if root.Kind != 0 {
 		doc := &root
 		if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
@@ -107,13 +108,21 @@ func checkKeys(node *yaml.Node, t reflect.Type, path, file string) error {
 	return nil
 }
 
-// yamlFields maps each yaml key of struct type t to its field type.
+// yamlFields maps each yaml key of struct type t to its field type. The
+// keys of a field tagged ",inline" count as keys of t, as yaml.v3 decodes
+// them.
 func yamlFields(t reflect.Type) map[string]reflect.Type {
 	fields := make(map[string]reflect.Type, t.NumField())
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, options, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if options == "inline" && f.Type.Kind() == reflect.Struct {
+			for key, fieldType := range yamlFields(f.Type) {
+				fields[key] = fieldType
+			}
 			continue
 		}
 		if name == "" {

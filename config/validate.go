@@ -3,7 +3,11 @@ package config
 import (
 	"fmt"
 	"path"
+	"reflect"
 	"regexp"
+	"strings"
+
+	"github.com/adapt-llm/adapt/finetune"
 )
 
 // namePattern is the pattern for domain, model and task-set names, which
@@ -77,19 +81,24 @@ func (c *Clean) validate() error {
 }
 
 func (f *Finetune) validate() error {
-	switch {
-	case f.MaxSteps < 0:
-		return invalid("finetune.max_steps", "%d is negative; use 0 for the default", f.MaxSteps)
-	case f.LearningRate < 0 || f.LearningRate >= 1:
-		return invalid("finetune.learning_rate", "%g is outside (0, 1); use 0 for the default", f.LearningRate)
-	case f.BatchSize < 0:
-		return invalid("finetune.batch_size", "%d is negative; use 0 for the default", f.BatchSize)
-	case f.SeqLen < 0:
-		return invalid("finetune.seq_len", "%d is negative; use 0 for the default", f.SeqLen)
-	case f.ValFraction < 0 || f.ValFraction > 0.5:
-		return invalid("finetune.val_fraction", "%g is outside [0, 0.5]; use 0 for the default", f.ValFraction)
+	err := f.Config.Validate()
+	if err == nil {
+		return nil
 	}
-	return nil
+	return &Error{Key: stageErrorKey("finetune", err, finetune.ErrInvalidConfig, reflect.TypeOf(f.Config)), Msg: err.Error(), Err: ErrInvalid}
+}
+
+// stageErrorKey returns "section.field" when a stage's validation error
+// (sentinel, then ": field ...") starts with a yaml key of configType, and
+// section otherwise, so the error can point at the field's line.
+func stageErrorKey(section string, err, sentinel error, configType reflect.Type) string {
+	rest := strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
+	rest = strings.TrimPrefix(rest, section+".")
+	field, _, _ := strings.Cut(rest, " ")
+	if _, ok := yamlFields(configType)[field]; ok {
+		return section + "." + field
+	}
+	return section
 }
 
 func (e *Eval) validate() error {
