@@ -23,11 +23,13 @@ type LogitsFunc func(ids []int32) []float32
 // StridedNLL scores ids with the sliding-window method of Hugging Face's
 // "Perplexity of fixed-length models" guide (transformers 4.x docs): windows
 // of up to maxLength tokens start every stride tokens, and each window
-// scores only the tokens after the end of the previous window, so every
-// token from the second on is scored exactly once, with at least
-// maxLength−stride tokens of context once the sequence is long enough. The
-// first token has no context and is never scored. Log-softmax is computed in
-// float64. The last window ends at len(ids).
+// scores only the tokens after the end of the previous window, with at
+// least maxLength−stride tokens of context once the sequence is long enough.
+// The first token of a window has no context in it and is never scored, so
+// with stride < maxLength every token but the first is scored exactly once,
+// while stride == maxLength skips the first token of every window, as the
+// reference does. Log-softmax is computed in float64. The last window ends
+// at len(ids).
 //
 // It returns the windows in order, the total NLL (nats) and the number of
 // scored tokens. It panics if maxLength < 1, stride < 1 or stride > maxLength,

@@ -41,6 +41,11 @@ type TrainOptions struct {
 	// Progress, when set, is called after each optimizer step with the
 	// number of steps done and the total.
 	Progress func(step, total int)
+	// StopAt, when not zero, ends training after the first step that
+	// finishes at or after this time, with a final validation, as if that
+	// step were the last. The schedule is not shortened, so the learning
+	// rate has not decayed fully.
+	StopAt time.Time
 }
 
 // TrainResult is what one Train call produced.
@@ -49,7 +54,10 @@ type TrainResult struct {
 	// steps done before a resume.
 	Steps int
 	// ResumedFrom is the step of the checkpoint the run resumed from, or 0.
-	ResumedFrom   int
+	ResumedFrom int
+	// StoppedAt is the step after which StopAt ended training, or 0 when
+	// all Steps ran.
+	StoppedAt     int
 	TokensPerStep int
 	Train, Val    []LossPoint
 	// Elapsed is the wall time of the training loop, summed over resumes.
@@ -154,11 +162,15 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 		opt.Update(lr)
 
 		done := step + 1
+		stopping := !opts.StopAt.IsZero() && !time.Now().Before(opts.StopAt) && done < total
+		if stopping {
+			res.StoppedAt = done
+		}
 		tokens := int64(done) * int64(res.TokensPerStep)
 		res.Train = append(res.Train, LossPoint{Step: done, Loss: loss, LR: lr, Tokens: tokens})
 		logger.Debug("step", "step", done, "loss", loss, "lr", lr, "grad_norm", norm)
 
-		if done == total || (cfg.EvalEvery > 0 && done%cfg.EvalEvery == 0) {
+		if done == total || stopping || (cfg.EvalEvery > 0 && done%cfg.EvalEvery == 0) {
 			if val, ok := evaluate(m, opts.Val, B, cfg.EvalBatches); ok {
 				res.Val = append(res.Val, LossPoint{Step: done, Loss: val, Tokens: tokens})
 				logger.Info("validation", "step", done, "total_steps", total, "train_loss", loss, "val_loss", val)
@@ -174,6 +186,10 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 		}
 		if opts.Progress != nil {
 			opts.Progress(done, total)
+		}
+		if stopping {
+			logger.Info("stopped at the time limit", "step", done, "total_steps", total)
+			break
 		}
 	}
 	return res, nil

@@ -1,0 +1,279 @@
+package finetune
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/adapt-llm/adapt/corpus"
+	"github.com/adapt-llm/adapt/model"
+	"github.com/adapt-llm/adapt/tokenizer"
+)
+
+// Options configures Run.
+type Options struct {
+	// DataDir is the clean stage's output folder (<ws>/clean) with the
+	// document shards.
+	DataDir string
+	// BaseModel is a Hugging Face GPT-2 folder with config.json,
+	// model.safetensors and tokenizer.json.
+	BaseModel string
+	// OutDir is the stage's output folder (<ws>/finetune).
+	OutDir string
+	Config Config
+	// Logger receives progress and diagnostics; nil discards them.
+	Logger *slog.Logger
+	// Progress, when set, is called after each optimizer step with the
+	// number of steps done and the total.
+	Progress func(step, total int)
+	// ToolVersion is recorded in metrics.json.
+	ToolVersion string
+}
+
+// Files and folders that Run writes under OutDir.
+const (
+	ModelDirName      = "model"
+	MetricsFileName   = "metrics.json"
+	CheckpointDirName = "checkpoints"
+)
+
+// Run fine-tunes the base model on the documents in DataDir and writes
+// OutDir/model (a Hugging Face folder) and OutDir/metrics.json. Documents
+// for which corpus.HeldOut(id, ValFraction) is true form the validation
+// split, the others the training split. Each split is tokenized with the
+// base model's tokenizer and packed with the end-of-text token between
+// documents. Checkpoints go to OutDir/checkpoints, and a rerun with the same
+// data, base model and settings resumes from the newest one.
+func Run(ctx context.Context, opts Options) (*Metrics, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := opts.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+
+	// Load the base model and its tokenizer.
+	base, err := readBaseConfig(opts.BaseModel)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokenizer.LoadDir(opts.BaseModel)
+	if err != nil {
+		return nil, fmt.Errorf("%w: loading tokenizer of %s: %w", ErrBadBaseModel, opts.BaseModel, err)
+	}
+	eot, err := endOfTextID(base, tok)
+	if err != nil {
+		return nil, err
+	}
+	gpt, err := model.LoadGPT2(opts.BaseModel)
+	if err != nil {
+		return nil, fmt.Errorf("%w: loading %s: %w", ErrBadBaseModel, opts.BaseModel, err)
+	}
+	if cfg.SeqLen == 0 {
+		cfg.SeqLen = base.NPositions
+	}
+	if cfg.SeqLen > base.NPositions {
+		return nil, fmt.Errorf("%w: seq_len is %d, but the base model has %d positions (n_positions in %s)",
+			ErrInvalidConfig, cfg.SeqLen, base.NPositions, filepath.Join(opts.BaseModel, "config.json"))
+	}
+
+	// Read, split, tokenize and pack the documents.
+	train, val, docCounts, err := loadSplits(opts.DataDir, tok, eot, cfg)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("packed data", "train_docs", docCounts[0], "val_docs", docCounts[1],
+		"train_tokens", train.Tokens, "val_tokens", val.Tokens, "train_sequences", train.Len(), "seq_len", cfg.SeqLen)
+
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating output folder: %w", err)
+	}
+	fingerprint, err := runFingerprint(opts.BaseModel, cfg, train)
+	if err != nil {
+		return nil, err
+	}
+
+	// Train.
+	started := time.Now().UTC()
+	params := ParamTensors(gpt.Parameters())
+	res, err := Train(ctx, gpt, TrainOptions{
+		Config:        cfg,
+		Params:        params,
+		Train:         train,
+		Val:           val,
+		CheckpointDir: filepath.Join(opts.OutDir, CheckpointDirName),
+		Fingerprint:   fingerprint,
+		Logger:        logger,
+		Progress:      opts.Progress,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Export the model and the metrics.
+	modelDir := filepath.Join(opts.OutDir, ModelDirName)
+	err = SaveModelFolder(modelDir, func(dir string) error {
+		if err := gpt.Save(dir); err != nil {
+			return err
+		}
+		return copyTokenizerFiles(opts.BaseModel, dir, tok, eot, base.NPositions)
+	})
+	if err != nil {
+		return nil, err
+	}
+	metrics := &Metrics{
+		BaseModel:      opts.BaseModel,
+		OutputDir:      modelDir,
+		StartedAt:      started,
+		ElapsedSeconds: res.Elapsed.Seconds(),
+		Steps:          res.Steps,
+		TokensPerStep:  res.TokensPerStep,
+		TrainTokens:    train.Tokens,
+		ValTokens:      val.Tokens,
+		Train:          res.Train,
+		Val:            res.Val,
+		Config:         configMap(cfg, opts.ToolVersion),
+	}
+	if err := writeJSON(filepath.Join(opts.OutDir, MetricsFileName), metrics); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", MetricsFileName, err)
+	}
+	logger.Info("finished fine-tuning", "model", modelDir, "steps", res.Steps, "elapsed_s", res.Elapsed.Seconds())
+	return metrics, nil
+}
+
+// ParamTensors returns optimizer views of a model's parameters; the views
+// share the parameters' Data and Grad slices.
+func ParamTensors(params []*model.Param) []Tensor {
+	out := make([]Tensor, len(params))
+	for i, p := range params {
+		out[i] = Tensor{Name: p.Name, Shape: p.Shape, Data: p.Data, Grad: p.Grad}
+	}
+	return out
+}
+
+// baseConfig holds the fields of a GPT-2 config.json that Run reads.
+type baseConfig struct {
+	ModelType  string `json:"model_type"`
+	NPositions int    `json:"n_positions"`
+	EOSTokenID *int   `json:"eos_token_id"`
+}
+
+func readBaseConfig(dir string) (*baseConfig, error) {
+	path := filepath.Join(dir, "config.json")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s not found; the base model must be a Hugging Face GPT-2 folder with config.json, model.safetensors and tokenizer.json",
+			ErrBadBaseModel, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading base model config: %w", err)
+	}
+	var cfg baseConfig
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return nil, fmt.Errorf("%w: parsing %s: %w", ErrBadBaseModel, path, err)
+	}
+	if cfg.ModelType != "gpt2" {
+		return nil, fmt.Errorf("%w: %s has model_type %q; the trainer supports \"gpt2\"", ErrBadBaseModel, path, cfg.ModelType)
+	}
+	if cfg.NPositions <= 0 {
+		return nil, fmt.Errorf("%w: %s has n_positions %d, must be positive", ErrBadBaseModel, path, cfg.NPositions)
+	}
+	return &cfg, nil
+}
+
+// DocumentEncoding is the tokenizer setting training and eval use for a
+// document. It skips the post-processor's special tokens, because packing
+// adds the end-of-text token itself, and encodes special-token text inside
+// a document as ordinary text, so a document cannot forge a boundary.
+var DocumentEncoding = tokenizer.EncodeOptions{AddSpecialTokens: false, SplitSpecialTokens: true}
+
+// endOfTextToken is GPT-2's document separator.
+const endOfTextToken = "<|endoftext|>"
+
+// endOfTextID returns the id of the token placed between packed documents:
+// eos_token_id from config.json, else the id of "<|endoftext|>".
+func endOfTextID(cfg *baseConfig, tok *tokenizer.Tokenizer) (int32, error) {
+	if cfg.EOSTokenID != nil {
+		return int32(*cfg.EOSTokenID), nil
+	}
+	if id, ok := tok.TokenToID(endOfTextToken); ok {
+		return id, nil
+	}
+	return 0, fmt.Errorf("%w: config.json has no eos_token_id and the tokenizer has no %q token", ErrBadBaseModel, endOfTextToken)
+}
+
+// loadSplits reads every document shard in dir and returns the packed
+// training and validation splits and their document counts.
+func loadSplits(dir string, tok *tokenizer.Tokenizer, eot int32, cfg Config) (train, val *Packed, docs [2]int, err error) {
+	paths, err := corpus.ListShards(dir)
+	if err != nil {
+		return nil, nil, docs, fmt.Errorf("listing data shards: %w", err)
+	}
+	if len(paths) == 0 {
+		return nil, nil, docs, fmt.Errorf("%w: %s has no document shards; run the clean stage first or point to its output folder", ErrNoData, dir)
+	}
+
+	trainPack, valPack := NewPacker(cfg.SeqLen, eot), NewPacker(cfg.SeqLen, eot)
+	for doc, err := range corpus.ReadShards(paths...) {
+		if err != nil {
+			return nil, nil, docs, fmt.Errorf("reading data shards: %w", err)
+		}
+		ids := tok.EncodeWithOptions(doc.Text, DocumentEncoding)
+		if corpus.HeldOut(doc.ID, cfg.ValFraction) {
+			valPack.Add(ids)
+			docs[1]++
+		} else {
+			trainPack.Add(ids)
+			docs[0]++
+		}
+	}
+	train, val = trainPack.Finish(), valPack.Finish()
+	if train.Len() == 0 {
+		return nil, nil, docs, fmt.Errorf("%w: %s has %d training documents with %d tokens, too few for one sequence", ErrNoData, dir, docs[0], train.Tokens)
+	}
+	return train, val, docs, nil
+}
+
+// runFingerprint hashes what determines the training trajectory: the base
+// model's weights file, the settings that affect the weights and the packed
+// training data.
+func runFingerprint(baseDir string, cfg Config, train *Packed) (string, error) {
+	h := sha256.New()
+	weights, _, err := corpus.HashFile(filepath.Join(baseDir, "model.safetensors"))
+	if err != nil {
+		return "", fmt.Errorf("fingerprinting base model: %w", err)
+	}
+	h.Write([]byte(weights))
+
+	// Evaluation and checkpoint settings do not change the weights.
+	cfg.EvalEvery, cfg.EvalBatches, cfg.CheckpointEvery, cfg.KeepCheckpoints = 0, 0, 0, 0
+	js, _ := json.Marshal(cfg)
+	h.Write(js)
+
+	buf := make([]byte, 4)
+	for _, id := range train.Inputs {
+		binary.LittleEndian.PutUint32(buf, uint32(id))
+		h.Write(buf)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func configMap(cfg Config, toolVersion string) map[string]any {
+	js, _ := json.Marshal(cfg)
+	var out map[string]any
+	json.Unmarshal(js, &out)
+	if toolVersion != "" {
+		out["tool_version"] = toolVersion
+	}
+	return out
+}
