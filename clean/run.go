@@ -1,0 +1,313 @@
+// Package clean is the clean stage: it reads the documents that collect
+// wrote, runs them through a chain of rules and writes the documents that
+// pass, the rejected ones with their reasons, and a manifest.
+//
+// The chain, in order, for each document:
+//
+//  1. Encoding repair and Unicode normalization: invalid UTF-8 becomes
+//     U+FFFD, control characters other than "\n" and "\t" are removed, and
+//     the text is put in NFC (or NFKC).
+//  2. Whitespace normalization that keeps paragraphs.
+//  3. Language ID with lingua-go; other languages are rejected ("lang").
+//  4. Quality rules: word count ("too_short", "too_long"), symbols per word
+//     ("symbol_ratio") and mean word length ("mean_word_length").
+//  5. Exact deduplication: of identical normalized texts, the first in input
+//     order is kept; later copies are rejected ("duplicate_exact").
+//  6. Redaction of e-mail addresses and phone numbers (package clean/pii),
+//     after which the document ID is recomputed from the final text.
+package clean
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/adapt-llm/adapt/corpus"
+)
+
+// StageName is the stage name recorded in manifests and rejected rows.
+const StageName = "clean"
+
+// progressEvery is the number of documents between Progress calls.
+const progressEvery = 256
+
+// Options configures one run of the clean stage.
+type Options struct {
+	// InDir is the folder of the input shards and their manifest.json
+	// (normally <workspace>/collect).
+	InDir string
+	// OutDir is the output folder (normally <workspace>/clean). It is
+	// replaced as a whole when the run succeeds and left untouched when it
+	// fails.
+	OutDir string
+	// Config holds the thresholds; start from DefaultConfig.
+	Config Config
+	// Logger receives progress messages. Nil means discard.
+	Logger *slog.Logger
+	// Progress, when not nil, is called with the number of documents done
+	// and the total from the input manifest, every few hundred documents
+	// and once at the end.
+	Progress func(done, total int64)
+	// ToolVersion is recorded in the manifest and the Parquet files, for
+	// example "0.3.0".
+	ToolVersion string
+}
+
+// Run cleans the documents in opts.InDir and writes the result to
+// opts.OutDir: document shards, rejected.parquet and manifest.json. The
+// output is built in a temporary folder beside OutDir and renamed into
+// place at the end, so a failed run leaves no output that looks complete.
+// When no document survives, Run writes nothing and returns an error
+// wrapping ErrEmptyCorpus.
+func Run(ctx context.Context, opts Options) (*corpus.Manifest, error) {
+	cfg := opts.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+
+	// Find the input and check it against its manifest.
+	inManifest, err := corpus.ReadManifest(opts.InDir)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := inputShards(opts.InDir, inManifest)
+	if err != nil {
+		return nil, err
+	}
+	var total int64
+	for _, s := range inManifest.Shards {
+		total += s.Rows
+	}
+
+	start := time.Now()
+	c := newChain(cfg)
+	logger.Info("clean: language detector ready", "languages", cfg.Languages, "seconds", time.Since(start).Seconds())
+
+	// Write into a temporary folder next to the output.
+	parent, base := filepath.Split(filepath.Clean(opts.OutDir))
+	if parent == "" {
+		parent = "."
+	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("creating output parent %s: %w", parent, err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("creating temporary output folder in %s: %w", parent, err)
+	}
+	defer os.RemoveAll(tmp) // gone after the final rename
+
+	shardOpts := corpus.ShardOptions{RelDir: base, CreatedBy: strings.TrimSpace("adapt " + opts.ToolVersion)}
+	manifest, err := clean(ctx, c, paths, total, tmp, shardOpts, opts, logger)
+	if err != nil {
+		return nil, err
+	}
+	manifest.Inputs = inManifest.Shards
+	manifest.Stats["seconds_total"] = time.Since(start).Seconds()
+
+	if err := corpus.WriteManifest(tmp, manifest); err != nil {
+		return nil, err
+	}
+	if err := replaceDir(tmp, opts.OutDir); err != nil {
+		return nil, err
+	}
+	logger.Info("clean: done", "in", manifest.Counts.In, "kept", manifest.Counts.Kept, "rejected", manifest.Counts.Rejected)
+	return manifest, nil
+}
+
+// clean streams the documents in paths through c and writes shards and the
+// rejected file into dir. It returns the manifest without Inputs.
+func clean(ctx context.Context, c *chain, paths []string, total int64, dir string, shardOpts corpus.ShardOptions, opts Options, logger *slog.Logger) (*corpus.Manifest, error) {
+	// Both writers' Abort also removes closed files, so it runs only when
+	// this function fails.
+	shards := corpus.NewShardWriter(dir, shardOpts)
+	rejected, err := corpus.NewRejectedWriter(dir, shardOpts)
+	if err != nil {
+		return nil, err
+	}
+	done := false
+	defer func() {
+		if !done {
+			shards.Abort()
+			rejected.Abort()
+		}
+	}()
+
+	var counts corpus.Counts
+	for doc, err := range corpus.ReadShards(paths...) {
+		if err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("cleaning after %d of %d documents: %w", counts.In, total, err)
+		}
+
+		counts.In++
+		res := c.process(doc)
+		if res.Reason == "" {
+			counts.Kept++
+			err = shards.Write(res.Doc)
+		} else {
+			counts.Rejected++
+			err = rejected.Write(corpus.Rejected{Document: res.Doc, Stage: StageName, Reason: res.Reason, Detail: res.Detail})
+		}
+		if err != nil {
+			return nil, err
+		}
+		if opts.Progress != nil && counts.In%progressEvery == 0 {
+			opts.Progress(counts.In, total)
+		}
+	}
+	if opts.Progress != nil {
+		opts.Progress(counts.In, total)
+	}
+
+	// Check the counts before writing anything final.
+	if counts.In != total {
+		return nil, fmt.Errorf("%w: read %d documents from %s but its manifest lists %d; rerun collect", ErrInputMismatch, counts.In, opts.InDir, total)
+	}
+	if err := counts.Check(); err != nil {
+		return nil, fmt.Errorf("checking clean counts: %w", err)
+	}
+	if counts.Kept == 0 {
+		return nil, emptyCorpusError(counts, c.ruleCounts, c.cfg)
+	}
+	logger.Info("clean: documents processed", "in", counts.In, "kept", counts.Kept, "rejected", counts.Rejected)
+
+	shardInfos, err := shards.Close()
+	if err != nil {
+		return nil, err
+	}
+	rejectedInfo, err := rejected.Close()
+	if err != nil {
+		return nil, err
+	}
+	done = true
+	return &corpus.Manifest{
+		SchemaVersion: corpus.SchemaVersion,
+		Stage:         StageName,
+		ToolVersion:   opts.ToolVersion,
+		CreatedAt:     time.Now().UTC(),
+		Config:        c.cfg,
+		Shards:        shardInfos,
+		Rejected:      rejectedInfo,
+		Counts:        counts,
+		RuleCounts:    c.ruleCounts,
+		Stats:         c.stats(),
+	}, nil
+}
+
+// inputShards lists the shards in dir and checks that they are the ones the
+// manifest describes, with the same SHA-256.
+func inputShards(dir string, m *corpus.Manifest) ([]string, error) {
+	paths, err := corpus.ListShards(dir)
+	if err != nil {
+		return nil, err
+	}
+	listed := map[string]corpus.ShardInfo{}
+	for _, s := range m.Shards {
+		listed[filepath.Base(s.Path)] = s
+	}
+	if len(paths) != len(listed) {
+		return nil, fmt.Errorf("%w: %s has %d shards but its manifest lists %d; rerun collect", ErrInputMismatch, dir, len(paths), len(listed))
+	}
+	for _, path := range paths {
+		info, ok := listed[filepath.Base(path)]
+		if !ok {
+			return nil, fmt.Errorf("%w: shard %s is not in the manifest of %s; rerun collect", ErrInputMismatch, path, dir)
+		}
+		sum, _, err := corpus.HashFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if sum != info.SHA256 {
+			return nil, fmt.Errorf("%w: shard %s has SHA-256 %s but its manifest records %s; rerun collect", ErrInputMismatch, path, sum, info.SHA256)
+		}
+	}
+	return paths, nil
+}
+
+// emptyCorpusError explains which rules rejected everything and which
+// thresholds to loosen.
+func emptyCorpusError(counts corpus.Counts, ruleCounts map[string]int64, cfg Config) error {
+	if counts.In == 0 {
+		return fmt.Errorf("%w: the input has no documents; collect from a source that has some", ErrEmptyCorpus)
+	}
+	reasons := make([]string, 0, len(ruleCounts))
+	for reason := range ruleCounts {
+		if _, ok := loosenHint(reason, cfg); ok {
+			reasons = append(reasons, reason)
+		}
+	}
+	slices.SortFunc(reasons, func(a, b string) int {
+		return cmp.Or(cmp.Compare(ruleCounts[b], ruleCounts[a]), strings.Compare(a, b))
+	})
+
+	var rejected, hints []string
+	for _, reason := range reasons {
+		rejected = append(rejected, fmt.Sprintf("%s=%d", reason, ruleCounts[reason]))
+		if hint, _ := loosenHint(reason, cfg); hint != "" {
+			hints = append(hints, hint)
+		}
+	}
+	msg := fmt.Sprintf("all %d documents were rejected (%s)", counts.In, strings.Join(rejected, ", "))
+	if len(hints) > 0 {
+		msg += "; to keep more, " + strings.Join(hints, "; ")
+	}
+	return fmt.Errorf("%w: %s", ErrEmptyCorpus, msg)
+}
+
+// loosenHint returns advice for the threshold behind a rejection reason,
+// and false for keys that are not rejection reasons.
+func loosenHint(reason string, cfg Config) (string, bool) {
+	switch reason {
+	case ReasonLang:
+		return fmt.Sprintf("add the corpus language to clean.languages (now %v)", cfg.Languages), true
+	case ReasonTooShort:
+		return fmt.Sprintf("lower clean.min_words (now %d)", cfg.MinWords), true
+	case ReasonTooLong:
+		return fmt.Sprintf("raise clean.max_words (now %d)", cfg.MaxWords), true
+	case ReasonSymbolRatio:
+		return fmt.Sprintf("raise clean.max_symbol_ratio (now %g)", cfg.MaxSymbolRatio), true
+	case ReasonMeanWordLength:
+		return fmt.Sprintf("widen clean.min_mean_word_length and clean.max_mean_word_length (now %g to %g)", cfg.MinMeanWordLength, cfg.MaxMeanWordLength), true
+	case ReasonEmpty, ReasonDuplicateExact:
+		return "", true
+	}
+	return "", false
+}
+
+// replaceDir moves the finished folder tmp to dst, replacing dst if it
+// exists. The old dst is moved aside first and put back if the move fails.
+func replaceDir(tmp, dst string) error {
+	old := ""
+	if _, err := os.Stat(dst); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dst, old); err != nil {
+			return fmt.Errorf("moving previous output %s aside: %w", dst, err)
+		}
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		if old != "" {
+			_ = os.Rename(old, dst)
+		}
+		return fmt.Errorf("moving output into %s: %w", dst, err)
+	}
+	if old != "" {
+		if err := os.RemoveAll(old); err != nil {
+			return fmt.Errorf("removing previous output moved to %s: %w", old, err)
+		}
+	}
+	return nil
+}
