@@ -20,10 +20,13 @@ type bpeModel struct {
 	// mergeOrder lists the merges' pairs by rank, for Save.
 	mergeOrder [][2]int32
 
-	unkID        int32 // -1 when the model has no unk_token
-	fuseUnk      bool
-	byteFallback bool
-	ignoreMerges bool
+	unkID int32 // -1 when the model has no unk_token
+	// The optional string fields as read, kept so that Save writes null
+	// where the file had null.
+	unkToken, continuingSubwordPrefix, endOfWordSuffix *string
+	fuseUnk                                            bool
+	byteFallback                                       bool
+	ignoreMerges                                       bool
 
 	// byteLevel marks a model whose words arrive as raw bytes that the
 	// ByteLevel pre-tokenizer maps to runes. byteIDs holds each byte's

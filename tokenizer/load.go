@@ -149,11 +149,14 @@ func parseModel(mj *modelJSON, name string) (*bpeModel, error) {
 	}
 
 	m := &bpeModel{
-		vocab:        make(map[string]int32, len(mj.Vocab)),
-		unkID:        -1,
-		fuseUnk:      mj.FuseUnk,
-		byteFallback: mj.ByteFallback,
-		ignoreMerges: mj.IgnoreMerges,
+		vocab:                   make(map[string]int32, len(mj.Vocab)),
+		unkID:                   -1,
+		unkToken:                mj.UnkToken,
+		continuingSubwordPrefix: mj.ContinuingSubwordPrefix,
+		endOfWordSuffix:         mj.EndOfWordSuffix,
+		fuseUnk:                 mj.FuseUnk,
+		byteFallback:            mj.ByteFallback,
+		ignoreMerges:            mj.IgnoreMerges,
 	}
 	maxID := int64(-1)
 	for tok, id := range mj.Vocab {
