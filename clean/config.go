@@ -25,7 +25,7 @@ type Config struct {
 	Normalization string `yaml:"normalization" json:"normalization"`
 
 	// Languages lists the ISO 639-1 codes ("en", "de") of the languages to
-	// keep; documents detected as any other language, or as undetermined,
+	// keep. Documents detected as any other language, or as undetermined,
 	// are rejected with reason "lang". Empty turns language ID off: every
 	// document keeps the Lang it came with. Default ["en"].
 	Languages []string `yaml:"languages" json:"languages"`

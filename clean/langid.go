@@ -19,11 +19,10 @@ const Undetermined = "und"
 // languages. Without rivals a detector built for English alone would call
 // every Latin-script text English; these common European languages give
 // the detector something to prefer instead. Models load lazily, so cost
-// grows with the number of languages the texts trigger. Measured on a
-// shared 2-core VM with the GPL-3 text: 7 languages took 70 ms to build and
-// run the first detection (14 MB heap); all 75 languages took 285 ms and
-// 55 MB for the same text, and more as texts in other scripts load more
-// models.
+// grows with the number of languages the texts trigger. On a shared 2-core
+// VM with the GPL-3 text, 7 languages took 70 ms to build and run the first
+// detection (14 MB heap). All 75 languages took 285 ms and 55 MB for the
+// same text, and load more models as texts in other scripts arrive.
 var neighbourLanguages = []lingua.Language{
 	lingua.English, lingua.German, lingua.French, lingua.Spanish,
 	lingua.Italian, lingua.Portuguese, lingua.Dutch,
@@ -33,7 +32,7 @@ var neighbourLanguages = []lingua.Language{
 const (
 	// langSampleBytes is the length of the prefix of a document that
 	// detection looks at. The n-gram statistics settle within a few hundred
-	// words, so a longer sample costs time without changing the answer for
+	// words, so a longer sample costs time without changing the result for
 	// a single-language document.
 	langSampleBytes = 4096
 	// minLangLetters is the number of letters below which a text is
@@ -69,7 +68,7 @@ func newLanguageDetector(codes []string) *languageDetector {
 // detect returns the ISO 639-1 code (lower case) of the language of text
 // and a confidence in [0, 1], or Undetermined. It looks at the first
 // langSampleBytes of text only, and replaces line breaks and tabs by spaces
-// first, so a text's line wrapping does not change the answer.
+// first, so a text's line wrapping does not change the result.
 func (d *languageDetector) detect(text string) (string, float64) {
 	sample := languageSample(text)
 	if countLetters(sample) < minLangLetters {

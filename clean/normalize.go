@@ -83,11 +83,10 @@ func normalizeUnicode(s, form string) string {
 }
 
 // normalizeWhitespace makes line breaks and spacing uniform while keeping
-// paragraphs: "\r\n" and a lone "\r" become "\n", each run of spaces and
-// tabs (and other horizontal Unicode space) becomes one space, spaces at the
-// end of a line are removed, three or more line breaks become one blank
-// line, and blank lines and spaces at the start and end of the text are
-// removed. A single leading space on a line is kept, because some formats
+// paragraphs. "\r\n" and a lone "\r" become "\n". Each run of spaces, tabs
+// and other horizontal Unicode space becomes one space. Spaces at the end of
+// a line go, and three or more line breaks become one blank line. Blank
+// lines and spaces at the start and end of the text are removed. A single leading space on a line is kept, because some formats
 // use it (continuation lines in Debian copyright files).
 func normalizeWhitespace(s string) string {
 	var b strings.Builder

@@ -2,10 +2,10 @@ package pii
 
 import "regexp"
 
-// emailRE matches an address in the dot-atom form of RFC 5322 section 3.4.1
-// restricted to ASCII: a local part of atext characters and single dots, and
-// a domain of at least two LDH labels (RFC 1035 section 2.3.1) whose last
-// label is alphabetic. An address written as "<user@host.org>" is matched
+// emailRE matches an address in the dot-atom form of RFC 5322 section 3.4.1,
+// restricted to ASCII. The local part is atext characters and single dots.
+// The domain has at least two LDH labels (RFC 1035 section 2.3.1), and the
+// last one is alphabetic. An address written as "<user@host.org>" is matched
 // with its angle brackets, so that the redacted text reads "<EMAIL>" and not
 // "<<EMAIL>>".
 //

@@ -31,14 +31,15 @@ const (
 // (a UUID, a serial) is rejected as a whole instead of cut into pieces.
 var phoneCandidateRE = regexp.MustCompile(`(?:\+[ \t]?|\([ \t]?)?\d(?:[ \t.\-/()]{0,2}\d)*`)
 
-// Shapes that look like numbers but are not phone numbers. They follow the
-// SLASH_SEPARATED_DATES and TIME_STAMPS patterns of libphonenumber's
-// PhoneNumberMatcher and add ISO dates and IPv4 addresses. A candidate with dots must
-// have the shape of a dotted phone number (617.253.1000), which rules out
-// version strings.
+// Shapes that look like numbers but are not phone numbers. Slash-separated
+// dates and publication pages ("211-227 (2003)") are rejected as in
+// libphonenumber's PhoneNumberMatcher. ISO dates and IPv4 addresses are
+// rejected as well. A candidate with dots must have the shape of a dotted
+// phone number (617.253.1000), which rules out version strings.
 var (
 	isoDateRE     = regexp.MustCompile(`^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$`)
 	slashDateRE   = regexp.MustCompile(`^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$`)
+	pubPagesRE    = regexp.MustCompile(`\d{1,5}-+\d{1,5}[ \t]{0,4}\(\d{1,4}`)
 	ipv4RE        = regexp.MustCompile(`^\d{1,3}(?:\.\d{1,3}){3}$`)
 	dottedPhoneRE = regexp.MustCompile(`^(?:\+?\d{1,3}\.)?\(?\d{2,4}\)?\.\d{3,4}\.\d{3,4}$`)
 	digitGroupRE  = regexp.MustCompile(`\d+`)
@@ -108,7 +109,7 @@ func isPhone(text string, start, end int) bool {
 	}
 
 	// Reject shapes that are dates, versions, IP addresses or years.
-	if isoDateRE.MatchString(candidate) || slashDateRE.MatchString(candidate) {
+	if isoDateRE.MatchString(candidate) || slashDateRE.MatchString(candidate) || pubPagesRE.MatchString(candidate) {
 		return false
 	}
 	if strings.Contains(candidate, ".") && (ipv4RE.MatchString(candidate) || !dottedPhoneRE.MatchString(candidate)) {

@@ -4,10 +4,10 @@
 //
 // Telephone numbers are validated with github.com/nyaruka/phonenumbers
 // (v1.8.1, a Go port of Google's libphonenumber). That port has no
-// PhoneNumberMatcher, so this package extracts candidates itself, following
-// the rules of libphonenumber's PhoneNumberMatcher (Java, v8.13): a candidate
-// must not be glued to letters or digits, must not look like a date,
-// timestamp or year range, and must parse as a valid number.
+// PhoneNumberMatcher, so this package extracts candidates itself with rules
+// modelled on the Java PhoneNumberMatcher. A candidate must not be glued to
+// letters or digits, and must not look like a date, publication pages or a
+// year range. It must also parse as a valid number.
 //
 // Functions in this package never log and never put text they scanned into
 // an error or panic message.

@@ -85,6 +85,7 @@ func TestFindNegatives(t *testing.T) {
 		{"case citation", "2005 Ill. App. LEXIS 1234, 835 N.E.2d 123"},
 		{"ZIP code alone", "Boston MA 02110"},
 		{"time stamp", "2004-01-02 12:30:45"},
+		{"publication pages", "Chen Li. VLDB J. 12(3): 211-227 (2003)."},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
