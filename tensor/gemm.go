@@ -22,16 +22,29 @@ const (
 )
 
 // microKernel computes C[0:mr', 0:nr'] += Ap @ Bp for one tile, where Ap is
-// a packed kc x kernelMR panel (element (i,p) at p*kernelMR+i), Bp a packed
-// kc x kernelNR panel (element (p,j) at p*kernelNR+j), C has row stride ldc,
-// and mr' <= kernelMR, nr' <= kernelNR are the valid rows and columns of an
-// edge tile. The implementation is picked at init (see gemm_amd64.go).
-var (
-	microKernel        = kernelGo4x4
-	kernelMR, kernelNR = 4, 4
-	microKernelName    = "go-4x4"
-	gemmBufPool        = sync.Pool{New: func() any { return new(gemmBuffers) }}
-)
+// a packed kc x mr panel (element (i,p) at p*mr+i), Bp a packed kc x nr
+// panel (element (p,j) at p*nr+j), C has row stride ldc, and mr' <= mr,
+// nr' <= nr are the valid rows and columns of an edge tile.
+type microKernel struct {
+	name   string
+	mr, nr int
+	fn     func(kc int, a, b, c []float32, ldc, mr, nr int)
+}
+
+// goKernel is the portable micro-kernel; gemm_amd64.go adds an AVX2 one.
+var goKernel = microKernel{name: "go-4x4", mr: 4, nr: 4, fn: kernelGo4x4}
+
+// kernel is the micro-kernel Gemm uses: the fastest one the CPU supports,
+// chosen at init. Tests swap it to check every implementation.
+var kernel = goKernel
+
+var gemmBufPool = sync.Pool{New: func() any { return new(gemmBuffers) }}
+
+// GemmKernel returns the name of the micro-kernel Gemm uses, such as
+// "avx2-6x16" or "go-4x4".
+func GemmKernel() string {
+	return kernel.name
+}
 
 type gemmBuffers struct {
 	a, b []float32
@@ -56,7 +69,7 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 	// blocks, which repeats the packing of the shared operand once per worker
 	// but needs no synchronization.
 	if m >= n {
-		parallelFor(m, 4*kernelMR, func(lo, hi int) {
+		parallelFor(m, 4*kernel.mr, func(lo, hi int) {
 			var aSub []float32
 			if transA {
 				aSub = a[lo:]
@@ -67,7 +80,7 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 		})
 		return
 	}
-	parallelFor(n, 4*kernelNR, func(lo, hi int) {
+	parallelFor(n, 4*kernel.nr, func(lo, hi int) {
 		var bSub []float32
 		if transB {
 			bSub = b[lo*ldb:]
@@ -98,7 +111,8 @@ func gemmSerial(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 		return
 	}
 
-	mr, nr := kernelMR, kernelNR
+	kern := kernel
+	mr, nr := kern.mr, kern.nr
 	mc := gemmMCPanels * mr
 	buf := gemmBufPool.Get().(*gemmBuffers)
 	defer gemmBufPool.Put(buf)
@@ -121,7 +135,7 @@ func gemmSerial(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 					bp := buf.b[jr*kc : jr*kc+kc*nr]
 					for ir := 0; ir < mcCur; ir += mr {
 						ap := buf.a[ir*kc : ir*kc+kc*mr]
-						microKernel(kc, ap, bp, c[(ic+ir)*ldc+jc+jr:], ldc, min(mr, mcCur-ir), min(nr, nc-jr))
+						kern.fn(kc, ap, bp, c[(ic+ir)*ldc+jc+jr:], ldc, min(mr, mcCur-ir), min(nr, nc-jr))
 					}
 				}
 			}
@@ -136,6 +150,17 @@ func packA(dst, a []float32, lda int, trans bool, ic, pc, mc, kc, mr int) {
 	for r := 0; r < mc; r += mr {
 		panel := dst[r*kc : r*kc+kc*mr]
 		rows := min(mr, mc-r)
+		if trans {
+			// op(A)(row, pc+p) = A[pc+p, row]: the mr rows of a panel are
+			// contiguous in each row of A.
+			for p := 0; p < kc; p++ {
+				src := a[(pc+p)*lda+ic+r : (pc+p)*lda+ic+r+rows]
+				dstCol := panel[p*mr : p*mr+mr]
+				copy(dstCol, src)
+				clear(dstCol[rows:])
+			}
+			continue
+		}
 		for i := 0; i < mr; i++ {
 			if i >= rows {
 				for p := 0; p < kc; p++ {
@@ -144,17 +169,9 @@ func packA(dst, a []float32, lda int, trans bool, ic, pc, mc, kc, mr int) {
 				continue
 			}
 			row := ic + r + i
-			if trans {
-				// op(A)(row, pc+p) = A[pc+p, row]
-				src := a[pc*lda+row:]
-				for p := 0; p < kc; p++ {
-					panel[p*mr+i] = src[p*lda]
-				}
-			} else {
-				src := a[row*lda+pc : row*lda+pc+kc]
-				for p, v := range src {
-					panel[p*mr+i] = v
-				}
+			src := a[row*lda+pc : row*lda+pc+kc]
+			for p, v := range src {
+				panel[p*mr+i] = v
 			}
 		}
 	}

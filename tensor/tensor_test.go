@@ -70,6 +70,17 @@ func checkFiniteDiff(t *testing.T, name string, x, grad []float32, f func() floa
 }
 
 func TestGemmMatchesReference(t *testing.T) {
+	for _, k := range availableKernels() {
+		t.Run(k.name, func(t *testing.T) {
+			saved := kernel
+			kernel = k
+			defer func() { kernel = saved }()
+			testGemmMatchesReference(t)
+		})
+	}
+}
+
+func testGemmMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	cases := []struct{ m, n, k int }{
 		{1, 1, 1}, {3, 5, 7}, {17, 33, 9}, {64, 64, 64}, {130, 70, 300}, {7, 1100, 20}, {600, 40, 33},
@@ -283,6 +294,7 @@ func BenchmarkGemm(b *testing.B) {
 		{"lmhead_fwd_1024x4096x128_NT", false, true, 1024, 4096, 128},
 		{"lmhead_dw_4096x128x1024_TN", true, false, 4096, 128, 1024},
 	}
+	b.Logf("micro-kernel %s", GemmKernel())
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 1))
