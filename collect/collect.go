@@ -1,0 +1,290 @@
+// Package collect gathers documents from sources into the workspace's
+// collect folder: Parquet shards of corpus.Document rows, a rejected file
+// and a manifest. Every document carries its provenance (source, path or
+// URL, raw hash, collection time) and license.
+package collect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/adapt-llm/adapt/corpus"
+)
+
+// Reason codes of rejected rows written by collect.
+const (
+	ReasonEmpty         = "empty"
+	ReasonUnreadable    = "unreadable"
+	ReasonInvalidFormat = "invalid_format"
+)
+
+// KindLocal is the Source.Kind of a local file or folder.
+const KindLocal = "local"
+
+// Options configures Run.
+type Options struct {
+	// Sources lists what to collect, in order. At least one is required.
+	Sources []Source
+	// Domain is written to every document's Domain field, for example
+	// "legal".
+	Domain string
+	// OutDir is the output folder, normally <workspace>/collect. It is
+	// replaced as a whole when Run succeeds and left unchanged when it fails.
+	OutDir string
+	// ShardRows is the maximum number of documents per shard. Zero means
+	// corpus.DefaultShardRows.
+	ShardRows int
+	// Logger receives progress and per-file diagnostics. Nil means discard.
+	Logger *slog.Logger
+	// Progress, when set, is called after each file with the number of files
+	// done and the total found.
+	Progress func(done, total int64)
+	// ToolVersion is recorded in the manifest.
+	ToolVersion string
+}
+
+// Source is one place to collect from.
+type Source struct {
+	// Kind is the source type. Only "local" (a file or folder on this
+	// machine) is supported; empty means "local".
+	Kind string `json:"kind"`
+	// Path is the file or folder to read. Folders are read recursively,
+	// following symbolic links.
+	Path string `json:"path"`
+	// Include and Exclude are path.Match globs on the slash-separated path
+	// relative to Path, such as "*/copyright". A pattern without a slash
+	// matches the file name at any depth. Empty Include means every file;
+	// Exclude wins over Include and also prunes folders.
+	Include []string `json:"include,omitempty"`
+	Exclude []string `json:"exclude,omitempty"`
+	// License is the SPDX expression for documents of this source whose text
+	// names no license. Empty means "unknown".
+	License string `json:"license,omitempty"`
+}
+
+// batchFiles is how many files are extracted in parallel before their
+// documents are written in order.
+const batchFiles = 256
+
+// Run collects every source into opts.OutDir. It builds the output in a
+// temporary folder next to OutDir and renames it into place at the end, so
+// a failed or cancelled run leaves OutDir as it was. Unreadable and invalid
+// files are rejected rows, not errors; a missing source path, an invalid
+// option or a write failure is an error.
+func Run(ctx context.Context, opts Options) (*corpus.Manifest, error) {
+	start := time.Now()
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := validate(&opts); err != nil {
+		return nil, err
+	}
+
+	// Build the output in a temporary folder.
+	tmp := fmt.Sprintf("%s.tmp-%d", filepath.Clean(opts.OutDir), os.Getpid())
+	if err := os.RemoveAll(tmp); err != nil {
+		return nil, fmt.Errorf("clearing temporary folder: %w", err)
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("creating output folder: %w", err)
+	}
+	m, err := collectInto(ctx, tmp, &opts, logger, start)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+
+	// Replace OutDir with the finished folder.
+	if err := replaceDir(tmp, opts.OutDir); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	logger.Info("collect finished", "out", opts.OutDir, "in", m.Counts.In, "kept", m.Counts.Kept,
+		"rejected", m.Counts.Rejected, "seconds", m.Stats["seconds"])
+	return m, nil
+}
+
+func validate(opts *Options) error {
+	if len(opts.Sources) == 0 {
+		return fmt.Errorf("%w: no sources; add at least one source path", ErrInvalidOptions)
+	}
+	if opts.OutDir == "" {
+		return fmt.Errorf("%w: empty output folder", ErrInvalidOptions)
+	}
+	if opts.ShardRows < 0 {
+		return fmt.Errorf("%w: shard rows %d is negative", ErrInvalidOptions, opts.ShardRows)
+	}
+	for i := range opts.Sources {
+		src := &opts.Sources[i]
+		if src.Kind == "" {
+			src.Kind = KindLocal
+		}
+		if src.Kind != KindLocal {
+			return fmt.Errorf("%w: source %d has kind %q; only %q is supported", ErrInvalidOptions, i, src.Kind, KindLocal)
+		}
+		for _, pattern := range append(append([]string{}, src.Include...), src.Exclude...) {
+			if _, err := path.Match(pattern, ""); err != nil {
+				return fmt.Errorf("%w: source %s: glob %q: %v", ErrInvalidOptions, src.Path, pattern, err)
+			}
+		}
+		if _, err := os.Stat(src.Path); err != nil {
+			return fmt.Errorf("%w: %s: %v; fix the path in the sources list or create it", ErrSourceNotFound, src.Path, err)
+		}
+	}
+	return nil
+}
+
+// collectInto walks the sources, extracts documents and writes the shards,
+// rejected file and manifest into dir.
+func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Logger, start time.Time) (*corpus.Manifest, error) {
+	var tasks []fileTask
+	for i := range opts.Sources {
+		found := walkSource(&opts.Sources[i])
+		logger.Debug("walked source", "path", opts.Sources[i].Path, "files", len(found))
+		tasks = append(tasks, found...)
+	}
+
+	relDir := filepath.Base(filepath.Clean(opts.OutDir))
+	shardOpts := corpus.ShardOptions{MaxRows: int64(opts.ShardRows), RelDir: relDir, CreatedBy: "adapt " + opts.ToolVersion}
+	docs := corpus.NewShardWriter(dir, shardOpts)
+	rejected, err := corpus.NewRejectedWriter(dir, shardOpts)
+	if err != nil {
+		return nil, err
+	}
+
+	env := extractEnv{domain: opts.Domain, collectedAt: start.UTC().Truncate(time.Millisecond)}
+	var counts corpus.Counts
+	reasons := map[string]int64{}
+	var bytesIn int64
+
+	// Extract in parallel batches and write each batch in walk order.
+	results := make([]fileResult, batchFiles)
+	for lo := 0; lo < len(tasks); lo += batchFiles {
+		if err := ctx.Err(); err != nil {
+			docs.Abort()
+			rejected.Abort()
+			return nil, fmt.Errorf("collect cancelled after %d of %d files: %w", lo, len(tasks), err)
+		}
+		batch := tasks[lo:min(lo+batchFiles, len(tasks))]
+		extractBatch(batch, results, &env)
+
+		for i := range batch {
+			res := &results[i]
+			bytesIn += res.bytes
+			counts.In += int64(len(res.docs) + len(res.rejected))
+			counts.Kept += int64(len(res.docs))
+			counts.Rejected += int64(len(res.rejected))
+			for _, r := range res.rejected {
+				reasons[r.Reason]++
+				logger.Debug("rejected", "path", r.URL, "reason", r.Reason, "detail", r.Detail)
+			}
+			if err := docs.Write(res.docs...); err != nil {
+				rejected.Abort()
+				docs.Abort()
+				return nil, err
+			}
+			if err := rejected.Write(res.rejected...); err != nil {
+				rejected.Abort()
+				docs.Abort()
+				return nil, err
+			}
+			*res = fileResult{}
+		}
+		if opts.Progress != nil {
+			opts.Progress(int64(lo+len(batch)), int64(len(tasks)))
+		}
+	}
+
+	// Finish the files and check the counts before the manifest.
+	shards, err := docs.Close()
+	if err != nil {
+		rejected.Abort()
+		return nil, err
+	}
+	rejectedInfo, err := rejected.Close()
+	if err != nil {
+		return nil, err
+	}
+	if err := counts.Check(); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	seconds := time.Since(start).Seconds()
+	m := &corpus.Manifest{
+		SchemaVersion: corpus.SchemaVersion,
+		Stage:         "collect",
+		ToolVersion:   opts.ToolVersion,
+		CreatedAt:     start.UTC(),
+		Config: map[string]any{
+			"sources": opts.Sources, "domain": opts.Domain, "shard_rows": opts.ShardRows,
+		},
+		Shards:     shards,
+		Rejected:   rejectedInfo,
+		Counts:     counts,
+		RuleCounts: reasons,
+		Stats: map[string]float64{
+			"bytes_in": float64(bytesIn),
+			"files":    float64(len(tasks)),
+			"seconds":  seconds,
+		},
+	}
+	if err := corpus.WriteManifest(dir, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// extractBatch extracts the files of batch into results[:len(batch)] using
+// one goroutine per CPU.
+func extractBatch(batch []fileTask, results []fileResult, env *extractEnv) {
+	workers := min(runtime.GOMAXPROCS(0), len(batch))
+	var next int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= len(batch) {
+					return
+				}
+				results[i] = extractFile(&batch[i], env)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// replaceDir renames tmp to dir, moving an existing dir aside first and
+// removing it after the rename.
+func replaceDir(tmp, dir string) error {
+	old := ""
+	if _, err := os.Stat(dir); err == nil {
+		old = fmt.Sprintf("%s.old-%d", filepath.Clean(dir), os.Getpid())
+		os.RemoveAll(old)
+		if err := os.Rename(dir, old); err != nil {
+			return fmt.Errorf("moving previous output aside: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			os.Rename(old, dir)
+		}
+		return fmt.Errorf("moving output into place: %w", err)
+	}
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	return nil
+}
+
