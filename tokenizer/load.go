@@ -28,7 +28,7 @@ type fileJSON struct {
 	PreTokenizer  json.RawMessage  `json:"pre_tokenizer"`
 	PostProcessor json.RawMessage  `json:"post_processor"`
 	Decoder       json.RawMessage  `json:"decoder"`
-	Model         *modelJSON       `json:"model"`
+	Model         json.RawMessage  `json:"model"`
 }
 
 type addedTokenJSON struct {
@@ -79,7 +79,7 @@ func parse(data []byte, name string) (*Tokenizer, error) {
 	if err := json.Unmarshal(data, &file); err != nil {
 		return nil, jsonError(name, err)
 	}
-	if file.Model == nil {
+	if isNull(file.Model) {
 		return nil, fmt.Errorf("%s: missing \"model\": %w", name, ErrInvalid)
 	}
 	if !isNull(file.Truncation) || !isNull(file.Padding) {
@@ -134,9 +134,18 @@ func isNull(raw json.RawMessage) bool {
 	return s == "" || s == "null"
 }
 
-func parseModel(mj *modelJSON, name string) (*bpeModel, error) {
-	if mj.Type != "BPE" {
-		return nil, fmt.Errorf("%s: model.type %q: only BPE is implemented: %w", name, mj.Type, ErrUnsupported)
+func parseModel(raw json.RawMessage, name string) (*bpeModel, error) {
+	typ, err := componentType(raw, name, "model")
+	if err != nil {
+		return nil, err
+	}
+	if typ != "BPE" {
+		return nil, fmt.Errorf("%s: model type %q is not implemented (only BPE): %w", name, typ, ErrUnsupported)
+	}
+	mj := new(modelJSON)
+	if err := json.Unmarshal(raw, mj); err != nil {
+		// Offsets in err count from the start of the model object.
+		return nil, fmt.Errorf("%s: decoding model: %v: %w", name, err, ErrInvalid)
 	}
 	if mj.Dropout != nil && *mj.Dropout > 0 {
 		return nil, fmt.Errorf("%s: model.dropout %g: BPE dropout is not implemented: %w", name, *mj.Dropout, ErrUnsupported)
@@ -464,8 +473,8 @@ func (p *preTokenizer) addStep(raw json.RawMessage, name, path string) error {
 		regex, ok := cfg.Pattern["Regex"]
 		fn := knownSplitPatterns[regex]
 		if !ok || fn == nil || cfg.Behavior != "Isolated" || cfg.Invert {
-			return fmt.Errorf("%s: %s: Split with pattern %v, behavior %q, invert %v is not implemented (only the GPT-2 and cl100k regexes, Isolated): %w",
-				name, path, cfg.Pattern, cfg.Behavior, cfg.Invert, ErrUnsupported)
+			return fmt.Errorf("%s: %s: Split with regex %q, behavior %q, invert %v is not implemented (only the GPT-2 and cl100k regexes, Isolated): %w",
+				name, path, regex, cfg.Behavior, cfg.Invert, ErrUnsupported)
 		}
 		p.split = fn
 		return nil
