@@ -287,4 +287,3 @@ func replaceDir(tmp, dir string) error {
 	}
 	return nil
 }
-
