@@ -7,7 +7,10 @@
 // The file is decoded with gopkg.in/yaml.v3 (v3.0.1), YAML 1.2.
 package config
 
-import "github.com/adapt-llm/adapt/finetune"
+import (
+	"github.com/adapt-llm/adapt/clean"
+	"github.com/adapt-llm/adapt/finetune"
+)
 
 // Config is the whole content of an adapt YAML file.
 //
@@ -18,11 +21,14 @@ type Config struct {
 	// means the --workspace flag's value (./workspace unless set).
 	Workspace string `yaml:"workspace" json:"workspace"`
 
-	Collect  Collect  `yaml:"collect" json:"collect"`
-	Clean    Clean    `yaml:"clean" json:"clean"`
-	Finetune Finetune `yaml:"finetune" json:"finetune"`
-	Eval     Eval     `yaml:"eval" json:"eval"`
-	Report   Report   `yaml:"report" json:"report"`
+	Collect Collect `yaml:"collect" json:"collect"`
+	// Clean holds the clean stage's thresholds; clean.Config documents
+	// each one. Settings the file leaves out keep the values of
+	// clean.DefaultConfig.
+	Clean    clean.Config `yaml:"clean" json:"clean"`
+	Finetune Finetune     `yaml:"finetune" json:"finetune"`
+	Eval     Eval         `yaml:"eval" json:"eval"`
+	Report   Report       `yaml:"report" json:"report"`
 }
 
 // Collect configures the collect stage.
@@ -62,32 +68,6 @@ type Source struct {
 	// License is the SPDX license identifier written on every document from
 	// this source. Empty means "unknown".
 	License string `yaml:"license" json:"license"`
-}
-
-// Clean configures the clean stage. Every zero value means the clean
-// stage's default for that setting.
-type Clean struct {
-	// MinWords is the minimum number of words a document needs to be kept,
-	// at least 0. Zero means the stage default.
-	MinWords int `yaml:"min_words" json:"min_words"`
-
-	// MaxSymbolRatio is the maximum share of non-letter, non-space
-	// characters in a kept document, in (0, 1]. Zero means the stage
-	// default.
-	MaxSymbolRatio float64 `yaml:"max_symbol_ratio" json:"max_symbol_ratio"`
-
-	// Languages lists the ISO 639-1 codes ("en", "de") of languages to keep.
-	// Empty means the stage default.
-	Languages []string `yaml:"languages" json:"languages"`
-
-	// NearDupThreshold is the estimated Jaccard similarity of word shingles
-	// above which two documents count as near duplicates, in (0, 1]. Zero
-	// means the stage default.
-	NearDupThreshold float64 `yaml:"near_dup_threshold" json:"near_dup_threshold"`
-
-	// RedactPII turns PII redaction (e-mail addresses, phone numbers) on or
-	// off. Absent means the stage default.
-	RedactPII *bool `yaml:"redact_pii" json:"redact_pii"`
 }
 
 // Finetune configures the finetune stage: the base model plus every
@@ -170,10 +150,14 @@ const (
 const DefaultDomain = "general"
 
 // Default returns a Config with every default filled in. Fields whose
-// default is the stage's own default stay zero, except the finetune
-// settings, which start from finetune.DefaultConfig.
+// default is the stage's own default stay zero, except the clean and
+// finetune settings, which start from clean.DefaultConfig and
+// finetune.DefaultConfig.
 func Default() *Config {
-	c := &Config{Finetune: Finetune{Config: finetune.DefaultConfig()}}
+	c := &Config{
+		Clean:    clean.DefaultConfig(),
+		Finetune: Finetune{Config: finetune.DefaultConfig()},
+	}
 	c.applyDefaults()
 	return c
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/adapt-llm/adapt/clean"
 	"github.com/adapt-llm/adapt/finetune"
 )
 
@@ -104,7 +105,8 @@ func TestDefaults(t *testing.T) {
 		{"relative path", cfg.Collect.Sources[0].Path, filepath.Join("/base", "docs")},
 		{"max steps", cfg.Finetune.MaxSteps, finetune.DefaultConfig().MaxSteps},
 		{"learning rate", cfg.Finetune.LearningRate, finetune.DefaultConfig().LearningRate},
-		{"redact pii", cfg.Clean.RedactPII, (*bool)(nil)},
+		{"redact pii", cfg.Clean.RedactPII, clean.DefaultConfig().RedactPII},
+		{"min words", cfg.Clean.MinWords, clean.DefaultConfig().MinWords},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -129,7 +131,8 @@ func TestParseInvalid(t *testing.T) {
 		{"source without path", "collect:\n  sources:\n    - kind: local\n", ErrInvalid, "collect.sources[0].path", 3},
 		{"bad glob", "collect:\n  sources:\n    - path: /x\n      exclude: ['[']\n", ErrInvalid, "collect.sources[0].exclude[0]", 4},
 		{"duplicate model", "eval:\n  models:\n    - {name: a, dir: x}\n    - {name: a, dir: y}\n", ErrInvalid, "eval.models[1].name", 4},
-		{"bad language", "clean:\n  languages: [english]\n", ErrInvalid, "clean.languages[0]", 2},
+		{"bad language", "clean:\n  min_words: 3\n  languages: [english]\n", ErrInvalid, "clean.languages", 3},
+		{"negative min words", "clean:\n  min_words: -3\n", ErrInvalid, "clean.min_words", 2},
 		{"wrong type", "finetune:\n  max_steps: many\n", ErrSyntax, "", 0},
 		{"two documents", "collect: {}\n---\nclean: {}\n", ErrSyntax, "", 0},
 		{"not yaml", "collect: [\n", ErrSyntax, "", 0},

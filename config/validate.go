@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/adapt-llm/adapt/clean"
 	"github.com/adapt-llm/adapt/finetune"
 )
 
@@ -14,14 +15,11 @@ import (
 // end up in file names such as eval/<model>__<task_set>.json.
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 
-// langPattern matches an ISO 639-1 code.
-var langPattern = regexp.MustCompile(`^[a-z]{2}$`)
-
 // Validate checks every field against its documented range and returns an
 // *Error for the first one outside it. It does not check that files exist:
 // the stages do that when they run.
 func (c *Config) Validate() error {
-	steps := []func() error{c.Collect.validate, c.Clean.validate, c.Finetune.validate, c.Eval.validate}
+	steps := []func() error{c.Collect.validate, c.validateClean, c.Finetune.validate, c.Eval.validate}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -62,22 +60,12 @@ func (c *Collect) validate() error {
 	return nil
 }
 
-func (c *Clean) validate() error {
-	if c.MinWords < 0 {
-		return invalid("clean.min_words", "%d is negative; use 0 for the default", c.MinWords)
+func (c *Config) validateClean() error {
+	err := c.Clean.Validate()
+	if err == nil {
+		return nil
 	}
-	if c.MaxSymbolRatio < 0 || c.MaxSymbolRatio > 1 {
-		return invalid("clean.max_symbol_ratio", "%g is outside (0, 1]; use 0 for the default", c.MaxSymbolRatio)
-	}
-	if c.NearDupThreshold < 0 || c.NearDupThreshold > 1 {
-		return invalid("clean.near_dup_threshold", "%g is outside (0, 1]; use 0 for the default", c.NearDupThreshold)
-	}
-	for i, lang := range c.Languages {
-		if !langPattern.MatchString(lang) {
-			return invalid(fmt.Sprintf("clean.languages[%d]", i), "%q is not an ISO 639-1 code such as \"en\"", lang)
-		}
-	}
-	return nil
+	return &Error{Key: stageErrorKey("clean", err, clean.ErrInvalidConfig, reflect.TypeOf(c.Clean)), Msg: err.Error(), Err: ErrInvalid}
 }
 
 func (f *Finetune) validate() error {
@@ -95,6 +83,8 @@ func stageErrorKey(section string, err, sentinel error, configType reflect.Type)
 	rest := strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
 	rest = strings.TrimPrefix(rest, section+".")
 	field, _, _ := strings.Cut(rest, " ")
+	field = strings.TrimSuffix(field, ":")
+	field, _, _ = strings.Cut(field, "[")
 	if _, ok := yamlFields(configType)[field]; ok {
 		return section + "." + field
 	}

@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/adapt-llm/adapt/config"
+	"github.com/adapt-llm/adapt/clean"
 	"github.com/adapt-llm/adapt/corpus"
 )
 
@@ -44,7 +43,7 @@ func (a *adapt) cleanAction(c *cli.Context) error {
 
 // runClean runs the clean stage on the collect output and prints its
 // summary line.
-func (a *adapt) runClean(ctx context.Context, ws workspace, cfg config.Clean) (*corpus.Manifest, error) {
+func (a *adapt) runClean(ctx context.Context, ws workspace, cfg clean.Config) (*corpus.Manifest, error) {
 	if err := checkStageOutput(ws.collectDir(), "collect", "clean"); err != nil {
 		return nil, err
 	}
@@ -58,6 +57,16 @@ func (a *adapt) runClean(ctx context.Context, ws workspace, cfg config.Clean) (*
 	return m, nil
 }
 
-var cleanStage = func(ctx context.Context, a *adapt, ws workspace, cfg config.Clean) (*corpus.Manifest, error) {
-	return nil, fmt.Errorf("clean stage is not built into this binary yet")
+// cleanStage runs clean.Run. Tests replace it.
+var cleanStage = func(ctx context.Context, a *adapt, ws workspace, cfg clean.Config) (*corpus.Manifest, error) {
+	update, finish := a.progress("clean")
+	defer finish()
+	return clean.Run(ctx, clean.Options{
+		InDir:       ws.collectDir(),
+		OutDir:      ws.cleanDir(),
+		Config:      cfg,
+		Logger:      a.log,
+		Progress:    update,
+		ToolVersion: version,
+	})
 }

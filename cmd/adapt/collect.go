@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/adapt-llm/adapt/collect"
 	"github.com/adapt-llm/adapt/config"
 	"github.com/adapt-llm/adapt/corpus"
 )
@@ -89,6 +89,21 @@ func (a *adapt) runCollect(ctx context.Context, ws workspace, cfg config.Collect
 	return m, nil
 }
 
+// collectStage runs collect.Run. Tests replace it.
 var collectStage = func(ctx context.Context, a *adapt, ws workspace, cfg config.Collect) (*corpus.Manifest, error) {
-	return nil, fmt.Errorf("collect stage is not built into this binary yet")
+	opts := collect.Options{
+		Domain:      cfg.Domain,
+		OutDir:      ws.collectDir(),
+		ShardRows:   cfg.ShardRows,
+		Logger:      a.log,
+		ToolVersion: version,
+	}
+	for _, s := range cfg.Sources {
+		opts.Sources = append(opts.Sources, collect.Source{Kind: s.Kind, Path: s.Path, Include: s.Include, Exclude: s.Exclude, License: s.License})
+	}
+
+	update, finish := a.progress("collect")
+	defer finish()
+	opts.Progress = update
+	return collect.Run(ctx, opts)
 }

@@ -92,8 +92,15 @@ func evalPlan(ws workspace, cfg *config.Config) ([]config.Model, []config.TaskSe
 		taskSets = append(taskSets, config.TaskSet{Name: cfg.Collect.Domain + "-heldout", Kind: config.TaskSetCorpusHeldout})
 	}
 	for i := range taskSets {
-		if taskSets[i].Kind == config.TaskSetCorpusHeldout && taskSets[i].Path == "" {
+		if taskSets[i].Kind != config.TaskSetCorpusHeldout {
+			continue
+		}
+		if taskSets[i].Path == "" {
 			taskSets[i].Path = ws.cleanDir()
+		}
+		// The held-out split must be the one finetune left out of training.
+		if taskSets[i].ValFraction == 0 {
+			taskSets[i].ValFraction = cfg.Finetune.ValFraction
 		}
 	}
 	return models, taskSets
@@ -141,6 +148,22 @@ func evalSummary(results []*eval.Result) string {
 	return fmt.Sprintf("%d results: %s", len(results), strings.Join(parts, "; "))
 }
 
+// evalStage runs eval.Run. Tests replace it.
 var evalStage = func(ctx context.Context, a *adapt, ws workspace, models []config.Model, taskSets []config.TaskSet) ([]*eval.Result, error) {
-	return nil, fmt.Errorf("eval stage is not built into this binary yet")
+	opts := eval.Options{
+		OutDir: ws.evalDir(),
+		Config: eval.DefaultConfig(),
+		Logger: a.log,
+	}
+	for _, m := range models {
+		opts.Models = append(opts.Models, eval.ModelRef{Name: m.Name, Dir: m.Dir})
+	}
+	for _, ts := range taskSets {
+		opts.TaskSets = append(opts.TaskSets, eval.TaskSet{Name: ts.Name, Kind: ts.Kind, Path: ts.Path, ValFraction: ts.ValFraction, MaxDocs: ts.MaxDocs})
+	}
+
+	update, finish := a.progress("eval")
+	defer finish()
+	opts.Progress = func(done, total int) { update(int64(done), int64(total)) }
+	return eval.Run(ctx, opts)
 }

@@ -8,8 +8,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/adapt-llm/adapt/clean"
+	"github.com/adapt-llm/adapt/collect"
 	"github.com/adapt-llm/adapt/compliance"
 	"github.com/adapt-llm/adapt/config"
+	"github.com/adapt-llm/adapt/eval"
+	"github.com/adapt-llm/adapt/finetune"
 	"github.com/adapt-llm/adapt/iterate"
 )
 
@@ -78,7 +82,19 @@ var badInputSentinels = []error{
 	config.ErrUnknownKey,
 	config.ErrSyntax,
 	config.ErrInvalid,
+	collect.ErrSourceNotFound,
+	collect.ErrInvalidOptions,
+	clean.ErrInvalidConfig,
+	clean.ErrEmptyCorpus,
+	clean.ErrInputMismatch,
 	compliance.ErrNothingToAudit,
+	finetune.ErrInvalidConfig,
+	finetune.ErrNoData,
+	finetune.ErrBadBaseModel,
+	finetune.ErrCheckpointMismatch,
+	eval.ErrInvalidConfig,
+	eval.ErrNoDocuments,
+	eval.ErrBadModel,
 	iterate.ErrRunNotFound,
 	iterate.ErrInvalidRunID,
 }

@@ -25,7 +25,7 @@ func (a *adapt) finetuneCommand() *cli.Command {
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
 			&cli.PathFlag{Name: "base-model", Usage: "Hugging Face model folder to start from (overrides finetune.base_model)"},
-			&cli.IntFlag{Name: "max-steps", Usage: "number of optimizer steps (overrides finetune.max_steps; 0 means the stage default)"},
+			&cli.IntFlag{Name: "max-steps", Usage: "number of optimizer steps (overrides finetune.max_steps; 0 means one pass over the training split)"},
 		},
 		OnUsageError: onUsageError,
 		Action:       a.finetuneAction,
@@ -88,6 +88,17 @@ func finetuneSummary(m *finetune.Metrics) string {
 	return s
 }
 
+// finetuneStage runs finetune.Run. Tests replace it.
 var finetuneStage = func(ctx context.Context, a *adapt, ws workspace, cfg config.Finetune) (*finetune.Metrics, error) {
-	return nil, fmt.Errorf("finetune stage is not built into this binary yet")
+	update, finish := a.progress("finetune")
+	defer finish()
+	return finetune.Run(ctx, finetune.Options{
+		DataDir:     ws.cleanDir(),
+		BaseModel:   cfg.BaseModel,
+		OutDir:      ws.finetuneDir(),
+		Config:      cfg.Config,
+		Logger:      a.log,
+		Progress:    func(step, total int) { update(int64(step), int64(total)) },
+		ToolVersion: version,
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/adapt-llm/adapt/clean"
 	"github.com/adapt-llm/adapt/config"
 	"github.com/adapt-llm/adapt/corpus"
 	"github.com/adapt-llm/adapt/eval"
@@ -187,7 +188,7 @@ func fakeStages(t *testing.T) *stageCalls {
 		calls.collect = cfg
 		return manifest(ws.collectDir())
 	}
-	cleanStage = func(_ context.Context, _ *adapt, ws workspace, _ config.Clean) (*corpus.Manifest, error) {
+	cleanStage = func(_ context.Context, _ *adapt, ws workspace, _ clean.Config) (*corpus.Manifest, error) {
 		calls.order = append(calls.order, "clean")
 		return manifest(ws.cleanDir())
 	}
@@ -267,7 +268,7 @@ func TestRunChainWithFakeStages(t *testing.T) {
 	if !reflect.DeepEqual(calls.models, wantModels) {
 		t.Errorf("got models %+v, want %+v", calls.models, wantModels)
 	}
-	wantTaskSets := []config.TaskSet{{Name: "legal-heldout", Kind: config.TaskSetCorpusHeldout, Path: filepath.Join(dir, "ws", "clean")}}
+	wantTaskSets := []config.TaskSet{{Name: "legal-heldout", Kind: config.TaskSetCorpusHeldout, Path: filepath.Join(dir, "ws", "clean"), ValFraction: finetune.DefaultConfig().ValFraction}}
 	if !reflect.DeepEqual(calls.taskSets, wantTaskSets) {
 		t.Errorf("got task sets %+v, want %+v", calls.taskSets, wantTaskSets)
 	}
