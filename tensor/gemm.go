@@ -161,17 +161,15 @@ func packA(dst, a []float32, lda int, trans bool, ic, pc, mc, kc, mr int) {
 			}
 			continue
 		}
-		for i := 0; i < mr; i++ {
-			if i >= rows {
-				for p := 0; p < kc; p++ {
-					panel[p*mr+i] = 0
-				}
-				continue
-			}
-			row := ic + r + i
-			src := a[row*lda+pc : row*lda+pc+kc]
-			for p, v := range src {
-				panel[p*mr+i] = v
+		if rows < mr {
+			clear(panel)
+		}
+		// Walk the rows in step so that the writes to panel are sequential.
+		base := (ic+r)*lda + pc
+		for p := 0; p < kc; p++ {
+			dstCol := panel[p*mr : p*mr+rows]
+			for i := range dstCol {
+				dstCol[i] = a[base+i*lda+p]
 			}
 		}
 	}
