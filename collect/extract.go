@@ -37,7 +37,7 @@ type extractEnv struct {
 	collectedAt time.Time
 }
 
-// fileResult is what one file produced, in file order.
+// fileResult holds the documents and rejected rows of one file, in file order.
 type fileResult struct {
 	docs     []corpus.Document
 	rejected []corpus.Rejected
@@ -45,7 +45,8 @@ type fileResult struct {
 }
 
 // extractFile reads one file and turns it into documents or rejected rows.
-// It never fails: every problem becomes a rejected row naming the path.
+// It returns no error: a read or format problem becomes a rejected row
+// naming the path.
 func extractFile(task *fileTask, env *extractEnv) fileResult {
 	var res fileResult
 	base := corpus.Document{

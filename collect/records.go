@@ -108,7 +108,7 @@ var errNoTextColumn = errors.New(`header has no "text" column`)
 // column (matched without regard to case or surrounding spaces). A leading
 // UTF-8 byte order mark is skipped. Quoted fields may contain newlines, and
 // lines have no length limit. It returns an error only when the header is
-// missing or has no text column; a bad row becomes a record with err set,
+// missing or has no text column. A bad row becomes a record with err set,
 // and reading goes on with the next row.
 func parseCSV(data []byte) ([]record, error) {
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))

@@ -14,7 +14,7 @@ import (
 type fileTask struct {
 	source *Source
 	path   string // path as found under the source, with links unresolved
-	err    error  // why the path cannot be read; reason is "unreadable"
+	err    error  // read or walk error, rejected as "unreadable"
 }
 
 // walkSource lists the files under src in lexical order, following symbolic
