@@ -1,7 +1,7 @@
 // Package model implements transformer language models on top of the
-// float32 kernels in package tensor: GPT-2 (Radford et al. 2019, following
-// Hugging Face transformers' GPT2LMHeadModel v4 and Karpathy's llm.c
-// train_gpt2.c), with loading and saving in the Hugging Face folder layout.
+// float32 kernels in package tensor: GPT-2, following Hugging Face
+// transformers' GPT2LMHeadModel (v4) and Karpathy's llm.c train_gpt2.c,
+// with loading and saving in the Hugging Face folder layout.
 package model
 
 import (

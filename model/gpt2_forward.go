@@ -147,11 +147,10 @@ func (m *GPT2) Loss(ids, targets []int32, B, T int) float32 {
 	return meanLoss(a.losses, count)
 }
 
-// ForwardBackward runs Loss and its backward pass, adding the gradient of
-// the returned mean loss to every Param.Grad (call ZeroGrad between
-// optimizer steps; calls in between accumulate, which gradient accumulation
-// relies on). Each call weighs its own mean by 1: to average k micro-batches,
-// scale the gradients by 1/k.
+// ForwardBackward runs Loss and its backward pass and adds the gradient of
+// the returned mean loss to every Param.Grad. Calls accumulate until
+// ZeroGrad, which gradient accumulation relies on. Each call weighs its own
+// mean by 1, so to average k micro-batches, scale the gradients by 1/k.
 func (m *GPT2) ForwardBackward(ids, targets []int32, B, T int) float32 {
 	a, count := m.lossForward(ids, targets, B, T)
 	loss := meanLoss(a.losses, count)

@@ -5,8 +5,8 @@ import (
 	"math"
 )
 
-// AttentionForward computes causal multi-head self-attention (Vaswani et
-// al. 2017, as in GPT-2) from the packed projections qkv, where
+// AttentionForward computes GPT-2's causal multi-head self-attention from
+// the packed projections qkv, where
 // qkv[b,t,0:C] is the query, qkv[b,t,C:2C] the key and qkv[b,t,2C:3C] the
 // value, each split into NH heads of HS = C/NH channels. For each batch
 // row b, head h and positions t2 <= t:

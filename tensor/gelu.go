@@ -3,7 +3,7 @@ package tensor
 import "math"
 
 // geluScale is sqrt(2/pi), the constant of the tanh approximation of GELU
-// (Hendrycks and Gimpel 2016) that GPT-2 uses as "gelu_new".
+// that GPT-2 uses and transformers calls "gelu_new".
 var geluScale = float32(math.Sqrt(2 / math.Pi))
 
 // geluCubic is the cubic coefficient of the same approximation.

@@ -5,11 +5,10 @@ import (
 	"sync"
 )
 
-// The blocked product follows the BLIS/GotoBLAS layering (Goto and van de
-// Geijn, "Anatomy of High-Performance Matrix Multiplication", ACM TOMS
-// 2008): a kc x nc block of op(B) is packed into panels nr columns wide, an
-// mc x kc block of op(A) into panels mr rows tall, and a register-blocked
-// micro-kernel computes one mr x nr tile of C from one panel of each.
+// The blocked product uses the GotoBLAS/BLIS layering. A kc x nc block of
+// op(B) is packed into panels nr columns wide and an mc x kc block of op(A)
+// into panels mr rows tall. A register-blocked micro-kernel then computes
+// one mr x nr tile of C from one panel of each.
 const (
 	// gemmKC is the depth of a packed block. A kc x nr panel of B (16 KiB for
 	// nr = 16) stays in L1 while the micro-kernel sweeps the A panels.

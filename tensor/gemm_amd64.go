@@ -24,7 +24,7 @@ func availableKernels() []microKernel {
 }
 
 // sgemmKernel6x16 computes C[0:6, 0:16] += Ap @ Bp for packed panels a
-// (kc x 6) and b (kc x 16); ldc is C's row stride in elements.
+// (kc x 6) and b (kc x 16). ldc is C's row stride in elements.
 //
 //go:noescape
 func sgemmKernel6x16(kc int, a, b, c *float32, ldc int)

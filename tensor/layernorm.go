@@ -2,8 +2,8 @@ package tensor
 
 import "math"
 
-// LayerNormForward normalizes each row of inp over its C channels (Ba, Kiros
-// and Hinton 2016, as torch.nn.LayerNorm with biased variance):
+// LayerNormForward normalizes each row of inp over its C channels, as
+// torch.nn.LayerNorm does (biased variance):
 //
 //	mean[n] = sum_c inp[n,c] / C
 //	rstd[n] = 1 / sqrt(sum_c (inp[n,c]-mean[n])^2 / C + eps)

@@ -1,6 +1,6 @@
 // Package safetensors reads and writes the safetensors tensor file format.
 //
-// Layout (safetensors specification, huggingface/safetensors v0.4): an
+// Layout, as in Hugging Face's safetensors library (src/tensor.rs): an
 // unsigned 64-bit little-endian header length N, then N bytes of UTF-8 JSON
 // mapping each tensor name to {"dtype", "shape", "data_offsets": [begin,
 // end)} with offsets relative to the end of the header, plus an optional
@@ -33,8 +33,8 @@ const (
 	I32  DType = "I32"
 )
 
-// MaxHeaderBytes is the largest JSON header Parse accepts (100 MB, the
-// limit the reference Rust implementation enforces).
+// MaxHeaderBytes is the largest JSON header Parse accepts. It equals
+// MAX_HEADER_SIZE in the safetensors library's src/tensor.rs.
 const MaxHeaderBytes = 100_000_000
 
 // headerAlignment pads the JSON header with spaces so that the data section
