@@ -1,6 +1,9 @@
 package pii
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // emailRE matches an address in the dot-atom form of RFC 5322 section 3.4.1,
 // restricted to ASCII. The local part is atext characters and single dots.
@@ -25,18 +28,45 @@ const (
 	topLabel   = `[A-Za-z]{2,63}`
 	domain     = `(?:` + label + `\.)+` + topLabel
 	address    = localPart + `@` + domain
-	atWord     = `\s*[\[({]\s*(?i:at)\s*[\])}]\s*`
-	dotWord    = `(?:\.|\s*[\[({]\s*(?i:dot)\s*[\])}]\s*)`
+	atWord     = `[ \t]*[\[({][ \t]*(?i:at)[ \t]*[\])}][ \t]*`
+	dotWord    = `(?:\.|[ \t]*[\[({][ \t]*(?i:dot)[ \t]*[\])}][ \t]*)`
 	obfuscated = `(?:` + label + dotWord + `)+` + topLabel
 
 	obfuscatedAddress = `[A-Za-z0-9._%+-]*[A-Za-z0-9_%+-]` + atWord + obfuscated
 )
 
-// findEmails returns the e-mail addresses in text, in order.
-func findEmails(text string) []Match {
+// findEmails returns the e-mail addresses in text[lo:hi], in order, with
+// offsets into text.
+func findEmails(text string, lo, hi int) []Match {
 	var matches []Match
-	for _, loc := range emailRE.FindAllStringIndex(text, -1) {
-		matches = append(matches, Match{Type: TypeEmail, Start: loc[0], End: loc[1]})
+	for _, loc := range emailRE.FindAllStringIndex(text[lo:hi], -1) {
+		matches = append(matches, Match{Type: TypeEmail, Start: lo + loc[0], End: lo + loc[1]})
 	}
 	return matches
+}
+
+// hasBracketedAt reports whether s contains an "at" in brackets, as in
+// "[at]", "( AT )" or "{at}", which obfuscated addresses need.
+func hasBracketedAt(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '[' && s[i] != '(' && s[i] != '{' {
+			continue
+		}
+		j := skipBlanks(s, i+1)
+		if j+2 > len(s) || !strings.EqualFold(s[j:j+2], "at") {
+			continue
+		}
+		j = skipBlanks(s, j+2)
+		if j < len(s) && (s[j] == ']' || s[j] == ')' || s[j] == '}') {
+			return true
+		}
+	}
+	return false
+}
+
+func skipBlanks(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
 }

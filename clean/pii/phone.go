@@ -60,12 +60,13 @@ var referenceWords = map[string]bool{
 	"v": true, "cve": true, "rfc": true, "bug": true, "ticket": true, "#": true,
 }
 
-// findPhones returns the telephone numbers in text, in order, leaving out
-// candidates that overlap a match in skip (sorted by Start).
-func findPhones(text string, skip []Match) []Match {
+// findPhones returns the telephone numbers in text[lo:hi], in order, with
+// offsets into text, leaving out candidates that overlap a match in skip.
+// The characters around the candidates are read from all of text.
+func findPhones(text string, lo, hi int, skip []Match) []Match {
 	var matches []Match
-	for _, loc := range phoneCandidateRE.FindAllStringIndex(text, -1) {
-		start, end := loc[0], loc[1]
+	for _, loc := range phoneCandidateRE.FindAllStringIndex(text[lo:hi], -1) {
+		start, end := lo+loc[0], lo+loc[1]
 		if overlapsAny(start, end, skip) {
 			continue
 		}

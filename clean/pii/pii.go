@@ -38,8 +38,30 @@ type Match struct {
 // candidate that overlaps an address is dropped, so the digits inside
 // "john.5551234567@example.com" are not reported twice.
 func Find(text string) []Match {
-	matches := findEmails(text)
-	matches = append(matches, findPhones(text, matches)...)
+	var matches []Match
+
+	// Neither pattern crosses a line break, so each line is scanned on its
+	// own, and only when it has an '@', a bracketed "at" or enough digits.
+	// The regular expressions have no literal prefix to search for, so
+	// skipping lines this way is what keeps Find fast.
+	for lo := 0; lo < len(text); {
+		hi := strings.IndexByte(text[lo:], '\n')
+		if hi < 0 {
+			hi = len(text)
+		} else {
+			hi += lo
+		}
+		line := text[lo:hi]
+		var emails []Match
+		if strings.IndexByte(line, '@') >= 0 || hasBracketedAt(line) {
+			emails = findEmails(text, lo, hi)
+			matches = append(matches, emails...)
+		}
+		if countDigits(line) >= minPhoneDigits {
+			matches = append(matches, findPhones(text, lo, hi, emails)...)
+		}
+		lo = hi + 1
+	}
 	return resolveOverlaps(matches)
 }
 
