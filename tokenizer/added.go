@@ -21,16 +21,18 @@ type addedToken struct {
 // the aho-corasick MatchKind::LeftmostLongest that AddedVocabulary uses in
 // Hugging Face tokenizers 0.23 (tokenizers/src/tokenizer/added_vocabulary.rs).
 type addedMatcher struct {
-	byFirst map[byte][]*addedToken // candidates by first byte, longest first
+	byFirst [256][]*addedToken // candidates by first byte, longest first
+	empty   bool
 }
 
 func newAddedMatcher(tokens []*addedToken) *addedMatcher {
-	m := &addedMatcher{byFirst: make(map[byte][]*addedToken)}
+	m := &addedMatcher{empty: true}
 	for _, tok := range tokens {
 		if tok.content == "" {
 			continue
 		}
 		m.byFirst[tok.content[0]] = append(m.byFirst[tok.content[0]], tok)
+		m.empty = false
 	}
 	for _, list := range m.byFirst {
 		sort.SliceStable(list, func(i, j int) bool { return len(list[i].content) > len(list[j].content) })
@@ -42,12 +44,16 @@ func newAddedMatcher(tokens []*addedToken) *addedMatcher {
 // and matched added tokens with their id. Special tokens are left in the
 // text when skipSpecial is set.
 func (m *addedMatcher) split(text string, skipSpecial bool, emit func(piece string, id int32)) {
-	if len(m.byFirst) == 0 {
+	if m.empty {
 		emit(text, -1)
 		return
 	}
 	last := 0 // end of the previous emitted piece
 	for i := 0; i < len(text); {
+		if m.byFirst[text[i]] == nil {
+			i++
+			continue
+		}
 		tok := m.longestAt(text, i, skipSpecial)
 		if tok == nil {
 			i++

@@ -61,7 +61,7 @@ var (
 )
 
 // goldenTokenizer loads one of the reference tokenizers once per test run.
-func goldenTokenizer(t *testing.T, name string) *Tokenizer {
+func goldenTokenizer(t testing.TB, name string) *Tokenizer {
 	t.Helper()
 	dir := sharedtest.Dir(t, "goldens", "tokenizers", name)
 	loadedMu.Lock()

@@ -216,6 +216,48 @@ func BenchmarkTrain(b *testing.B) {
 	}
 }
 
+// BenchmarkTrain30MB trains a 4096-token vocabulary on the shared domain
+// texts, repeated to about 30 MB.
+func BenchmarkTrain30MB(b *testing.B) {
+	root := sharedtest.Dir(b, "data")
+	var texts []string
+	size := 0
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "models" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		texts = append(texts, string(data))
+		size += len(data)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const target = 30 << 20
+	for n := len(texts); size < target && n > 0; {
+		for i := 0; i < n && size < target; i++ {
+			texts = append(texts, texts[i])
+			size += len(texts[i])
+		}
+	}
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		if _, err := Train(slices.Values(texts), TrainOptions{VocabSize: 4096}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func TestSaveLoadGoldenIdentical(t *testing.T) {
 	for _, name := range []string{"gpt2", "cl100k", "mistral-7b"} {
 		t.Run(name, func(t *testing.T) {
