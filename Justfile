@@ -14,7 +14,7 @@ bench pattern='.':
 
 # Train the base model the quickstart starts from (basemodel/gpt2-debian-small).
 base-model *args:
-    go run ./cmd/pretrain-base {{args}}
+    go run ./cmd/pretrain-base -out basemodel {{args}}
 
 # Run every fuzz target for a few seconds each.
 fuzz seconds='10':
