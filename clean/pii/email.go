@@ -13,10 +13,11 @@ import (
 // "<<EMAIL>>".
 //
 // The obfuscated form with a bracketed "at" and optional bracketed "dot"
-// ("user [at] example [dot] org", "user(at)example.org") is also matched,
-// because the brackets make it unambiguous. The bare form "user at example
-// dot org" is not matched: in prose it cannot be told apart from ordinary
-// words.
+// ("user [at] example [dot] org", "user(at)example.org") is also matched
+// when it stays on one line, because the brackets make it unambiguous. The
+// bare form "user at example dot org" is not matched, because in prose it
+// cannot be distinguished from ordinary words. Internationalized addresses
+// (non-ASCII local parts or domains) are not matched either.
 var emailRE = regexp.MustCompile(
 	`<` + address + `>` +
 		`|` + address +
