@@ -18,8 +18,7 @@ type addedToken struct {
 }
 
 // addedMatcher finds added tokens in text with leftmost-longest matching,
-// the aho-corasick MatchKind::LeftmostLongest that AddedVocabulary uses in
-// Hugging Face tokenizers 0.23 (tokenizers/src/tokenizer/added_vocabulary.rs).
+// as the AddedVocabulary of Hugging Face tokenizers 0.23 does.
 type addedMatcher struct {
 	byFirst [256][]*addedToken // candidates by first byte, longest first
 	empty   bool

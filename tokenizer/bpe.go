@@ -5,11 +5,10 @@ import (
 	"unicode/utf8"
 )
 
-// bpeModel is the BPE model of a tokenizer.json, following the "BPE" model
-// of Hugging Face tokenizers 0.23 (tokenizers/src/models/bpe/model.rs):
-// a word starts as one symbol per character (per byte for byte-level
-// tokenizers), and the adjacent pair with the lowest merge rank is merged,
-// leftmost first, until no pair has a merge.
+// bpeModel is the "BPE" model of Hugging Face tokenizers 0.23. A word
+// starts as one symbol per character (per byte for byte-level tokenizers).
+// Then the adjacent pair with the lowest merge rank is merged, leftmost
+// first, until no pair has a merge.
 type bpeModel struct {
 	vocab     map[string]int32
 	idToToken []string // indexed by id; "" where an id is unused

@@ -1,10 +1,10 @@
 package tokenizer
 
-// The byte-to-unicode table of GPT-2's byte-level BPE, as defined by
-// bytes_to_unicode in OpenAI's gpt-2 encoder.py and reproduced by the
-// ByteLevel pre-tokenizer of Hugging Face tokenizers 0.23: the printable
-// bytes 33..126, 161..172 and 174..255 map to the rune of the same value, and
-// the remaining 68 bytes map, in increasing order, to U+0100 onwards.
+// The byte-to-unicode table of GPT-2's byte-level BPE is bytes_to_unicode in
+// OpenAI's gpt-2 encoder.py, which the ByteLevel pre-tokenizer of Hugging
+// Face tokenizers 0.23 reproduces. The printable bytes 33..126, 161..172 and
+// 174..255 map to the rune of the same value. The remaining 68 bytes map, in
+// increasing order, to U+0100 onwards.
 
 // byteLevelMaxRune is one past the largest rune that byteToRune produces
 // (U+0100 + 68 - 1 = U+0143).

@@ -57,8 +57,8 @@ type preTokenizer struct {
 	// with one: ByteLevel's add_prefix_space.
 	prefixSpace    bool
 	prefixEachWord bool
-	// byteLevel marks a chain that ends with ByteLevel, so that the model
-	// sees words as bytes mapped to byte-level runes.
+	// byteLevel marks a chain that ends with ByteLevel. The model then maps
+	// each byte of a word to its byte-level rune.
 	byteLevel bool
 }
 

@@ -13,8 +13,8 @@ import (
 // Hugging Face tokenizers 0.23: version, truncation, padding, added_tokens,
 // normalizer, pre_tokenizer, post_processor, decoder and a BPE model with
 // the vocabulary in id order. Merges are written as legacy "a b" strings,
-// which every transformers version reads, unless a merged token contains a
-// space; then they are written as [a, b] pairs. The file is written to a
+// which every transformers version reads. When a merged token contains a
+// space, they are written as [a, b] pairs instead. The file is written to a
 // temporary name in the same folder and renamed, so path never holds a
 // partial file.
 func (t *Tokenizer) Save(path string) error {

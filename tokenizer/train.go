@@ -27,13 +27,14 @@ type TrainOptions struct {
 	Logger *slog.Logger
 }
 
-// Train learns a GPT-2 style byte-level BPE from texts: every text is
-// pre-tokenized with the GPT-2 split pattern, words are counted, and the
-// most frequent adjacent pair of symbols is merged repeatedly, ties going to
-// the pair with the smaller ids, as BpeTrainer in Hugging Face tokenizers
-// 0.23 does. Pair counts are updated incrementally, touching only the words
-// that contain the merged pair. The 256 byte tokens take ids 0 to 255 in
-// GPT-2's order, so that a saved file has GPT-2's layout.
+// Train learns a GPT-2 style byte-level BPE from texts. It splits every
+// text with the GPT-2 pattern, counts the words, and then repeatedly merges
+// the most frequent adjacent pair of symbols. Ties go to the pair with the
+// smaller ids, as in BpeTrainer of Hugging Face tokenizers
+// (tokenizers/src/models/bpe/trainer.rs). Pair counts are updated
+// incrementally, touching only the words that contain the merged pair.
+// The 256 byte tokens take ids 0 to 255 in GPT-2's order, so a saved file
+// has GPT-2's layout.
 func Train(texts iter.Seq[string], opts TrainOptions) (*Tokenizer, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -116,9 +117,9 @@ type trainer struct {
 	tokenIDs   map[string]int32
 	merges     [][2]int32
 	pairCounts map[uint64]int64
-	// where lists the words that may contain each pair. Entries go stale
-	// when a merge removes the pair from a word, and a word can appear more
-	// than once; learn tolerates both.
+	// where is the list of words that may contain each pair. An entry goes
+	// stale when a merge removes the pair from a word, and a word can be
+	// listed twice. learn skips both cases.
 	where map[uint64][]int32
 	queue pairQueue
 }

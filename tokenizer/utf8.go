@@ -4,9 +4,9 @@ import "unicode/utf8"
 
 // appendLossyUTF8 appends b to dst as text, replacing every maximal invalid
 // subsequence with one U+FFFD. This is the rule of Rust's
-// String::from_utf8_lossy (core::str::Utf8Chunks, Rust 1.8x), which Hugging
-// Face's decoders use; it differs from Go's utf8.DecodeRune, which reports
-// each invalid byte separately. For example E4 B8 41 becomes "\uFFFDA".
+// String::from_utf8_lossy, which Hugging Face's decoders use. Go's
+// utf8.DecodeRune differs because it reports each invalid byte separately.
+// For example E4 B8 41 becomes "\uFFFDA" here and "\uFFFD\uFFFDA" in Go.
 func appendLossyUTF8(dst []byte, b []byte) []byte {
 	for i := 0; i < len(b); {
 		if b[i] < utf8.RuneSelf {
