@@ -57,8 +57,9 @@ type chain struct {
 	keep     map[string]bool   // language codes to keep
 
 	// firstCopy maps the SHA-256 of a kept document's normalized text, taken
-	// before redaction, to the document's output ID.
-	firstCopy map[[sha256.Size]byte]string
+	// before redaction, to the document's output ID in binary form. Both are
+	// fixed-size, so memory grows with the number of documents only.
+	firstCopy map[[sha256.Size]byte][sha256.Size]byte
 	// keptIDs holds the output IDs of kept documents, so two texts that
 	// become identical after redaction do not share an ID.
 	keptIDs map[[sha256.Size]byte]bool
@@ -78,7 +79,7 @@ func newChain(cfg Config) *chain {
 	c := &chain{
 		cfg:        cfg,
 		keep:       map[string]bool{},
-		firstCopy:  map[[sha256.Size]byte]string{},
+		firstCopy:  map[[sha256.Size]byte][sha256.Size]byte{},
 		keptIDs:    map[[sha256.Size]byte]bool{},
 		ruleCounts: map[string]int64{},
 		redactions: map[string]int64{},
@@ -162,7 +163,8 @@ func (c *chain) process(doc corpus.Document) result {
 	// 5. Exact deduplication on the normalized text.
 	textHash := sha256.Sum256([]byte(doc.Text))
 	if c.cfg.DedupExact {
-		if keptID, ok := c.firstCopy[textHash]; ok {
+		if keptKey, ok := c.firstCopy[textHash]; ok {
+			keptID := hex.EncodeToString(keptKey[:])
 			doc.DedupCluster = keptID
 			c.lap(stepDedup, start)
 			return c.reject(doc, ReasonDuplicateExact, "normalized text identical to kept document "+keptID)
@@ -185,7 +187,7 @@ func (c *chain) process(doc corpus.Document) result {
 			return c.reject(doc, ReasonDuplicateExact, "text identical after PII redaction to kept document "+doc.ID)
 		}
 		c.keptIDs[idKey] = true
-		c.firstCopy[textHash] = doc.ID
+		c.firstCopy[textHash] = idKey
 		c.lap(stepDedup, start)
 	}
 	doc.DedupCluster = doc.ID
