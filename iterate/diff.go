@@ -247,7 +247,8 @@ func compareMetrics(old, new map[string]float64) []MetricDelta {
 }
 
 // Write prints d as plain text, one section per kind of change, with
-// aligned columns. Hashes are shortened to 12 hex digits.
+// aligned columns. Hashes are shortened to 12 hex digits, and unchanged
+// inputs and metrics are counted but not listed.
 func (d Diff) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
@@ -269,7 +270,7 @@ func (d Diff) Write(w io.Writer) error {
 	}
 
 	// Config.
-	p("\nconfig: %d keys changed\n", len(d.ConfigChanges))
+	p("\nconfig: %d changed\n", len(d.ConfigChanges))
 	for _, c := range d.ConfigChanges {
 		p("  %s\t%s -> %s\n", c.Key, orAbsent(c.Old), orAbsent(c.New))
 	}
@@ -281,9 +282,17 @@ func (d Diff) Write(w io.Writer) error {
 	}
 
 	// Metrics.
-	p("\nmetrics: %d\n", len(d.Metrics))
+	unchanged := 0
+	for _, m := range d.Metrics {
+		if m.InOld && m.InNew && m.Delta == 0 {
+			unchanged++
+		}
+	}
+	p("\nmetrics: %d changed, %d unchanged\n", len(d.Metrics)-unchanged, unchanged)
 	for _, m := range d.Metrics {
 		switch {
+		case m.InOld && m.InNew && m.Delta == 0:
+			continue
 		case m.InOld && m.InNew:
 			rel := "n/a"
 			if m.HasRelative {
