@@ -67,6 +67,13 @@ func TestSplitCL100K(t *testing.T) {
 	}
 }
 
+func TestSplitQwen2(t *testing.T) {
+	want := []string{"x", "1", "2", "3", "4", " y", "'S"}
+	if got := splitAll(splitQwen2, "x1234 y'S"); !slices.Equal(got, want) {
+		t.Errorf("split:\n got  %q\n want %q", got, want)
+	}
+}
+
 func TestAppendLossyUTF8(t *testing.T) {
 	cases := []struct {
 		name, in, want string

@@ -111,6 +111,7 @@ func parseNormalizer(raw json.RawMessage, name, path string) (normalizer, error)
 var knownSplitPatterns = map[string]splitFunc{
 	gpt2Pattern:   splitGPT2,
 	cl100kPattern: splitCL100K,
+	qwen2Pattern:  splitQwen2,
 }
 
 func parsePreTokenizer(raw json.RawMessage, name string) (*preTokenizer, error) {
@@ -190,7 +191,7 @@ func (p *preTokenizer) addStep(raw json.RawMessage, name, path string) error {
 		regex, ok := cfg.Pattern["Regex"]
 		fn := knownSplitPatterns[regex]
 		if !ok || fn == nil || cfg.Behavior != "Isolated" || cfg.Invert {
-			return fmt.Errorf("%s: %s: Split with regex %q, behavior %q, invert %v is not implemented (only the GPT-2 and cl100k regexes, Isolated): %w",
+			return fmt.Errorf("%s: %s: Split with regex %q, behavior %q, invert %v is not implemented (only the GPT-2, cl100k and Qwen2 regexes, Isolated): %w",
 				name, path, regex, cfg.Behavior, cfg.Invert, ErrUnsupported)
 		}
 		p.split = fn

@@ -25,6 +25,10 @@ const gpt2Pattern = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]
 // Llama 3.
 const cl100kPattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 
+// qwen2Pattern is cl100kPattern with single digits, as in Qwen2's
+// tokenizer.json.
+const qwen2Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+
 // splitFunc returns the end of the pre-token that starts at byte i of s
 // (i < len(s)); the result is always greater than i.
 type splitFunc func(s string, i int) int
@@ -167,7 +171,14 @@ func splitGPT2(s string, i int) int {
 }
 
 // splitCL100K matches cl100kPattern at i.
-func splitCL100K(s string, i int) int {
+func splitCL100K(s string, i int) int { return splitDigitGroups(s, i, 3) }
+
+// splitQwen2 matches qwen2Pattern at i.
+func splitQwen2(s string, i int) int { return splitDigitGroups(s, i, 1) }
+
+// splitDigitGroups matches cl100kPattern at i, with \p{N}{1,maxDigits} in
+// place of \p{N}{1,3}.
+func splitDigitGroups(s string, i int, maxDigits int) int {
 	if n := contractionLen(s, i, true); n > 0 {
 		return i + n
 	}
@@ -186,7 +197,7 @@ func splitCL100K(s string, i int) int {
 	// `\p{N}{1,3}`
 	if cl == classNumber {
 		end := next
-		for k := 1; k < 3; k++ {
+		for k := 1; k < maxDigits; k++ {
 			ncl, after, ok := classAt(s, end)
 			if !ok || ncl != classNumber {
 				break

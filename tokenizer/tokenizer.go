@@ -7,15 +7,15 @@
 //     merges as "a b" strings or ["a", "b"] pairs
 //   - normalizer: Prepend, Replace with a literal pattern, NFC, NFD, NFKC,
 //     NFKD, Sequence
-//   - pre_tokenizer: ByteLevel, Split with the GPT-2 or cl100k (Llama 3)
-//     regex, or a Sequence of such a Split and ByteLevel(use_regex=false)
+//   - pre_tokenizer: ByteLevel, Split with the GPT-2, cl100k (Llama 3) or
+//     Qwen2 regex, or a Sequence of such a Split and ByteLevel(use_regex=false)
 //   - post_processor: ByteLevel, TemplateProcessing (single sequences),
 //     Sequence
 //   - decoder: ByteLevel, Replace with a literal pattern, ByteFallback,
 //     Fuse, Strip, Sequence
 //
-// This covers GPT-2, cl100k and Llama 3 style byte-level BPE and the Llama 2
-// and Mistral SentencePiece-style BPE. Other model types (WordPiece,
+// This covers GPT-2, cl100k, Llama 3 and Qwen2 style byte-level BPE and the
+// Llama 2 and Mistral SentencePiece-style BPE in its Prepend/Replace layout. Other model types (WordPiece,
 // Unigram, WordLevel) and components fail to load with ErrUnsupported.
 // Truncation and padding are not implemented.
 //
