@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestLearningRate(t *testing.T) {
@@ -143,5 +144,27 @@ func TestEpochOrderIsSeededPermutation(t *testing.T) {
 		if v != i {
 			t.Fatalf("order is not a permutation of 0..49: %v", a)
 		}
+	}
+}
+
+func TestFitSteps(t *testing.T) {
+	cases := []struct {
+		name                 string
+		timed, planned, step int
+		elapsed, remaining   time.Duration
+		want                 int
+	}{
+		{"cut to what fits", 10, 1000, 10, 10 * time.Second, 90 * time.Second, 100},
+		{"plan already fits", 10, 50, 10, 10 * time.Second, 90 * time.Second, 50},
+		{"past the deadline", 10, 1000, 10, 10 * time.Second, -time.Second, 11},
+		{"grows back to plan", 10, 1000, 500, time.Second, time.Hour, 1000},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := fitSteps(tc.timed, tc.planned, tc.step, tc.elapsed, tc.remaining)
+			if got != tc.want {
+				t.Errorf("fitSteps: got %d, want %d", got, tc.want)
+			}
+		})
 	}
 }

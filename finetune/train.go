@@ -41,10 +41,12 @@ type TrainOptions struct {
 	// Progress, when set, is called after each optimizer step with the
 	// number of steps done and the total.
 	Progress func(step, total int)
-	// StopAt, when not zero, ends training after the first step that
-	// finishes at or after this time, with a final validation, as if that
-	// step were the last. The schedule is not shortened, so the learning
-	// rate has not decayed fully.
+	// StopAt, when not zero, is the time by which training should end.
+	// After each step the total is cut to the steps that fit before StopAt
+	// at the mean step time so far, so the cosine schedule still reaches
+	// its minimum; a step that finishes after StopAt ends training anyway.
+	// Runs with StopAt are not reproducible, because the step count depends
+	// on the machine's speed.
 	StopAt time.Time
 }
 
@@ -56,8 +58,9 @@ type TrainResult struct {
 	// ResumedFrom is the step of the checkpoint the run resumed from, or 0.
 	ResumedFrom int
 	// StoppedAt is the step after which StopAt ended training, or 0 when
-	// all Steps ran.
+	// all Steps ran. PlannedSteps is the step count before StopAt cut it.
 	StoppedAt     int
+	PlannedSteps  int
 	TokensPerStep int
 	Train, Val    []LossPoint
 	// Elapsed is the wall time of the training loop, summed over resumes.
@@ -116,7 +119,7 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 
 	B, T := cfg.BatchSize, cfg.SeqLen
 	total := TotalSteps(cfg, opts.Train.Len())
-	res := &TrainResult{Steps: total, TokensPerStep: B * T * cfg.GradAccum}
+	res := &TrainResult{Steps: total, PlannedSteps: total, TokensPerStep: B * T * cfg.GradAccum}
 	opt := NewAdamW(opts.Params, cfg.AdamBeta1, cfg.AdamBeta2, cfg.AdamEps, cfg.WeightDecay)
 
 	// Resume from the newest matching checkpoint.
@@ -136,7 +139,12 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 	batch := newBatcher(opts.Train, B, cfg.Seed)
 	start := time.Now()
 	elapsedBefore := res.Elapsed
-	for step := opt.Step(); step < total; step++ {
+	firstStep := opt.Step()
+	for step := firstStep; step < total; step++ {
+		if !opts.StopAt.IsZero() && step-firstStep >= minTimedSteps {
+			total = fitSteps(step-firstStep, res.PlannedSteps, step, time.Since(start), time.Until(opts.StopAt))
+			res.Steps = total
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("training stopped at step %d of %d: %w", step, total, err)
 		}
@@ -193,6 +201,23 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 		}
 	}
 	return res, nil
+}
+
+// minTimedSteps is the number of steps timed before StopAt may change the
+// step count, so that one slow first step does not decide it.
+const minTimedSteps = 5
+
+// fitSteps returns the step count that ends in time: timed steps took
+// elapsed, the next step is step (0-based) and remaining time is left. The
+// remaining steps are assumed to take the mean time of the timed ones. The
+// result lies in [step+1, planned], so it can grow back when steps speed up.
+func fitSteps(timed, planned, step int, elapsed, remaining time.Duration) int {
+	perStep := elapsed / time.Duration(timed)
+	if perStep <= 0 {
+		return planned
+	}
+	fit := step + int(remaining/perStep)
+	return max(min(fit, planned), step+1)
 }
 
 // evaluate returns the mean cross-entropy over the scored targets of the

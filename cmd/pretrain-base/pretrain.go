@@ -159,8 +159,9 @@ func run(ctx context.Context, o options, command string, logger *slog.Logger) er
 			return err
 		}
 		rep.SecondsPerStep = perStep.Seconds()
-		// 0.9 leaves room for validation passes and slower steps.
-		tcfg.MaxSteps = max(int(0.9*o.timeBudget.Seconds()/perStep.Seconds()), 1)
+		// Plan 1.5 times what the timed steps suggest: Train cuts the count
+		// to what fits in the budget as it measures the real step time.
+		tcfg.MaxSteps = max(int(1.5*o.timeBudget.Seconds()/perStep.Seconds()), 1)
 		logger.Info("sized run from timed steps", "seconds_per_step", perStep.Seconds(), "steps", tcfg.MaxSteps, "budget", o.timeBudget)
 	}
 	rep.PlannedSteps = tcfg.MaxSteps
@@ -191,6 +192,7 @@ func run(ctx context.Context, o options, command string, logger *slog.Logger) er
 	rep.TrainSeconds = time.Since(trainStart).Seconds()
 	rep.Steps = len(res.Train)
 	rep.StoppedAt = res.StoppedAt
+	rep.PlannedSteps = res.PlannedSteps
 	rep.FirstTrainLoss = res.Train[0].Loss
 	rep.FinalTrainLoss = res.Train[len(res.Train)-1].Loss
 	if len(res.Val) > 0 {

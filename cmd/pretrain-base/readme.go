@@ -37,12 +37,12 @@ func renderReadme(r report) string {
 		c.WeightDecay, c.LearningRate, c.WarmupSteps, c.MinLRRatio, c.GradClip)
 	p("- Batches: %d sequences of %d tokens per step (%d tokens).", c.BatchSize, c.SeqLen, c.BatchSize*c.SeqLen)
 	if r.SecondsPerStep > 0 {
-		p("- Steps: %d planned from a measured %.2f s per step, %d run.", r.PlannedSteps, r.SecondsPerStep, r.Steps)
+		p("- Steps: %d run. The plan was %d steps, 1.5 times what fit the time budget at the %.2f s per step of 4 timed steps; the trainer then cut the count to what fit at the measured mean step time, so the cosine schedule reached its minimum.", r.Steps, r.PlannedSteps, r.SecondsPerStep)
 	} else {
 		p("- Steps: %d planned, %d run.", r.PlannedSteps, r.Steps)
 	}
 	if r.StoppedAt > 0 {
-		p("- The time budget stopped training after step %d of %d, before the learning rate had fully decayed.", r.StoppedAt, r.PlannedSteps)
+		p("- The time budget stopped training after step %d, before the learning rate had fully decayed.", r.StoppedAt)
 	}
 	p("- Loss (mean next-token cross-entropy, nats): %.3f at step 1, %.3f at the last step (train); %.3f on the held-out text at step %d.", r.FirstTrainLoss, r.FinalTrainLoss, r.FinalValLoss, r.FinalValStep)
 	p("- Time: %.1f min of training, %.1f min in all, on %d CPUs (%s, %s/%s). `training-metrics.json` has the loss curves.", r.TrainSeconds/60, r.TotalSeconds/60, r.CPUs, r.GoVersion, r.GOOS, r.GOARCH)
