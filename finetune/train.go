@@ -172,7 +172,7 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 		done := step + 1
 		stopping := !opts.StopAt.IsZero() && !time.Now().Before(opts.StopAt) && done < total
 		if stopping {
-			res.StoppedAt = done
+			res.StoppedAt, res.Steps = done, done
 		}
 		tokens := int64(done) * int64(res.TokensPerStep)
 		res.Train = append(res.Train, LossPoint{Step: done, Loss: loss, LR: lr, Tokens: tokens})
