@@ -28,7 +28,7 @@ func (a *adapt) collectCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "source", Usage: "file or folder to collect (repeatable); added to the config's sources"},
 			&cli.StringSliceFlag{Name: "include", Usage: "glob a file under a --source must match, relative to the source (repeatable)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "glob of files under a --source to skip (repeatable)"},
-			&cli.StringFlag{Name: "license", Usage: "SPDX license identifier of the --source documents (default \"unknown\")"},
+			&cli.StringFlag{Name: "license", Usage: "SPDX license expression for --source documents whose text names no license (default \"unknown\")"},
 			&cli.StringFlag{Name: "domain", Usage: "target domain written on every document (default from config, else \"general\")"},
 		},
 		OnUsageError: onUsageError,

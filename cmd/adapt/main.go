@@ -68,8 +68,8 @@ func (a *adapt) newApp() *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{
 				Name:    "log-level",
-				Value:   "info",
-				Usage:   "minimum level of diagnostics written to stderr: debug, info, warn or error",
+				Value:   "warn",
+				Usage:   "minimum level of diagnostics written to stderr: debug, info (stage progress), warn or error",
 				EnvVars: []string{"ADAPT_LOG_LEVEL"},
 			},
 			&cli.StringFlag{

@@ -30,8 +30,8 @@ const (
 	quickstartMaxSteps = 60
 )
 
-// Debian installs these on every system: the full text of common licenses
-// and each installed package's copyright file (Debian Policy 12.5).
+// Debian installs these on every system: base-files ships the full text of
+// common licenses, and every package ships its own copyright file.
 const (
 	commonLicensesDir = "/usr/share/common-licenses"
 	packageDocsDir    = "/usr/share/doc"

@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/adapt-llm/adapt/reports"
 )
 
 func (a *adapt) reportCommand() *cli.Command {
@@ -59,6 +60,10 @@ func (a *adapt) runReport(ctx context.Context, ws workspace, out string) (string
 	return out, nil
 }
 
+// reportStage runs reports.Write. Tests replace it.
 var reportStage = func(ctx context.Context, a *adapt, ws workspace, out string) error {
-	return fmt.Errorf("report stage is not built into this binary yet")
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return reports.Write(string(ws), out)
 }
