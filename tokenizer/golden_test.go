@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -162,5 +163,24 @@ func TestGPT2SweepExamples(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("sweep.json has no gpt2 examples with Rust ids")
+	}
+}
+
+// TestGoldenTokenizersRoundTrip checks Decode(Encode(text)) == text for the
+// three reference tokenizers on texts without special-token text.
+func TestGoldenTokenizersRoundTrip(t *testing.T) {
+	for _, name := range []string{"gpt2", "cl100k", "mistral-7b"} {
+		t.Run(name, func(t *testing.T) {
+			tok := goldenTokenizer(t, name)
+			for _, text := range roundTripTexts {
+				if strings.Contains(text, "<|endoftext|>") {
+					continue
+				}
+				ids := tok.Encode(text)
+				if got := tok.Decode(ids, true); got != text {
+					t.Errorf("Decode(Encode(%q)) = %q", text, got)
+				}
+			}
+		})
 	}
 }
