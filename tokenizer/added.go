@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"sort"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -10,6 +11,7 @@ import (
 type addedToken struct {
 	id         int32
 	content    string
+	pattern    string // the text matched: content, normalized when normalized is set
 	special    bool
 	normalized bool // matched in the normalized text rather than the raw text
 	lstrip     bool // absorbs the whitespace before it
@@ -27,21 +29,22 @@ type addedMatcher struct {
 func newAddedMatcher(tokens []*addedToken) *addedMatcher {
 	m := &addedMatcher{empty: true}
 	for _, tok := range tokens {
-		if tok.content == "" {
+		if tok.pattern == "" {
 			continue
 		}
-		m.byFirst[tok.content[0]] = append(m.byFirst[tok.content[0]], tok)
+		m.byFirst[tok.pattern[0]] = append(m.byFirst[tok.pattern[0]], tok)
 		m.empty = false
 	}
 	for _, list := range m.byFirst {
-		sort.SliceStable(list, func(i, j int) bool { return len(list[i].content) > len(list[j].content) })
+		sort.SliceStable(list, func(i, j int) bool { return len(list[i].pattern) > len(list[j].pattern) })
 	}
 	return m
 }
 
 // split calls emit for each piece of text in order: text pieces with id -1
-// and matched added tokens with their id. Special tokens are left in the
-// text when skipSpecial is set.
+// and matched added tokens with their id. With skipSpecial, a matched
+// special token stays in the text, and no other token is searched for
+// inside it, as in the Rust library.
 func (m *addedMatcher) split(text string, skipSpecial bool, emit func(piece string, id int32)) {
 	if m.empty {
 		emit(text, -1)
@@ -53,13 +56,13 @@ func (m *addedMatcher) split(text string, skipSpecial bool, emit func(piece stri
 			i++
 			continue
 		}
-		tok := m.longestAt(text, i, skipSpecial)
+		tok := m.longestAt(text, i)
 		if tok == nil {
 			i++
 			continue
 		}
-		start, stop := i, i+len(tok.content)
-		if tok.singleWord && !isSingleWord(text, start, stop) {
+		start, stop := i, i+len(tok.pattern)
+		if (skipSpecial && tok.special) || (tok.singleWord && !isSingleWord(text, start, stop)) {
 			i = stop
 			continue
 		}
@@ -80,12 +83,9 @@ func (m *addedMatcher) split(text string, skipSpecial bool, emit func(piece stri
 	}
 }
 
-func (m *addedMatcher) longestAt(text string, i int, skipSpecial bool) *addedToken {
+func (m *addedMatcher) longestAt(text string, i int) *addedToken {
 	for _, tok := range m.byFirst[text[i]] {
-		if skipSpecial && tok.special {
-			continue
-		}
-		if len(text)-i >= len(tok.content) && text[i:i+len(tok.content)] == tok.content {
+		if strings.HasPrefix(text[i:], tok.pattern) {
 			return tok
 		}
 	}

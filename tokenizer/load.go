@@ -93,10 +93,10 @@ func parse(data []byte, name string) (*Tokenizer, error) {
 	if t.model, err = parseModel(file.Model, name); err != nil {
 		return nil, err
 	}
-	if err := t.addTokens(file.AddedTokens, name); err != nil {
+	if t.normalizer, err = parseNormalizer(file.Normalizer, name, "normalizer"); err != nil {
 		return nil, err
 	}
-	if t.normalizer, err = parseNormalizer(file.Normalizer, name, "normalizer"); err != nil {
+	if err := t.addTokens(file.AddedTokens, name); err != nil {
 		return nil, err
 	}
 	if t.pre, err = parsePreTokenizer(file.PreTokenizer, name); err != nil {
@@ -242,7 +242,10 @@ func (t *Tokenizer) addTokens(list []addedTokenJSON, name string) error {
 		if aj.Content == "" {
 			continue
 		}
-		if _, dup := t.addedByContent[aj.Content]; dup {
+		if prev, dup := t.addedByContent[aj.Content]; dup {
+			// A repeated token keeps its id and takes the later flags.
+			*prev = addedToken{id: prev.id, content: prev.content, special: aj.Special || prev.special,
+				normalized: aj.Normalized, lstrip: aj.LStrip, rstrip: aj.RStrip, singleWord: aj.SingleWord}
 			continue
 		}
 		var id int64
@@ -279,9 +282,15 @@ func (t *Tokenizer) addTokens(list []addedTokenJSON, name string) error {
 	return nil
 }
 
+// buildMatchers builds the two added-token matchers. A normalized token is
+// searched for in its normalized form, as the Rust library does.
 func (t *Tokenizer) buildMatchers() {
 	var raw, normalized []*addedToken
 	for _, tok := range t.added {
+		tok.pattern = tok.content
+		if tok.normalized && t.normalizer != nil {
+			tok.pattern = t.normalizer.normalize(tok.content)
+		}
 		if tok.normalized {
 			normalized = append(normalized, tok)
 		} else {

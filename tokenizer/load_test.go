@@ -162,3 +162,31 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitSpecialTokensSkipsWholeMatch(t *testing.T) {
+	content := `{"added_tokens":[` +
+		`{"id":0,"content":"<xx>","normalized":false,"special":true},` +
+		`{"id":0,"content":"xx","normalized":false,"special":false}],` +
+		`"model":{"type":"BPE","vocab":{"<":0,">":1,"x":2,"a":3},"merges":[]}}`
+	tok, err := Load(writeTemp(t, content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Ids in the file are ignored for tokens outside the vocabulary: "<xx>"
+	// gets 4 and "xx" gets 5.
+	cases := []struct {
+		text  string
+		split bool
+		want  []int32
+	}{
+		{"<xx>", false, []int32{4}},
+		{"<xx>", true, []int32{0, 2, 2, 1}}, // "xx" inside the skipped special token is not matched
+		{"axx", true, []int32{3, 5}},
+	}
+	for _, c := range cases {
+		got := tok.EncodeWithOptions(c.text, EncodeOptions{SplitSpecialTokens: c.split})
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Encode(%q, split=%v) = %v, want %v", c.text, c.split, got, c.want)
+		}
+	}
+}

@@ -79,7 +79,7 @@ func (o TrainOptions) validate() error {
 func countWords(texts iter.Seq[string], specials []string) map[string]int64 {
 	tokens := make([]*addedToken, len(specials))
 	for i, s := range specials {
-		tokens[i] = &addedToken{id: int32(i), content: s}
+		tokens[i] = &addedToken{id: int32(i), content: s, pattern: s}
 	}
 	matcher := newAddedMatcher(tokens)
 
