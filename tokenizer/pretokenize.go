@@ -16,6 +16,10 @@ import (
 // White_Space property (it includes U+0085 and excludes U+FEFF), \p{L} and
 // \p{N} are the Unicode general categories L and N. Bytes that are not valid
 // UTF-8 (impossible in Rust strings) count as "other" characters.
+//
+// NOTE: the classes come from Go's unicode tables (Unicode 15.0 in Go 1.26),
+// and Oniguruma 6.9 in the Rust library may use another Unicode version, so
+// characters assigned in between can split differently.
 
 // gpt2Pattern is the split pattern of OpenAI's GPT-2 encoder and of the
 // ByteLevel pre-tokenizer with use_regex=true.
