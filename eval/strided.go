@@ -21,8 +21,8 @@ type Window struct {
 type LogitsFunc func(ids []int32) []float32
 
 // StridedNLL scores ids with the sliding-window method of Hugging Face's
-// "Perplexity of fixed-length models" guide (transformers 4.x docs): windows
-// of up to maxLength tokens start every stride tokens, and each window
+// "Perplexity of fixed-length models" guide (transformers 4.x docs).
+// Windows of up to maxLength tokens start every stride tokens, and each window
 // scores only the tokens after the end of the previous window, with at
 // least maxLength−stride tokens of context once the sequence is long enough.
 // The first token of a window has no context in it and is never scored, so

@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// Tensor is one trainable parameter as the optimizer sees it: a flat
+// Tensor is the optimizer's view of one trainable parameter: a flat
 // row-major Data slice of the given Shape and its gradient Grad of the same
 // length. The optimizer updates Data in place and reads Grad.
 type Tensor struct {

@@ -2,8 +2,8 @@ package finetune
 
 import "fmt"
 
-// Config holds the training settings. The zero value of each field means what
-// its comment says; DefaultConfig returns the values adapt uses when a field
+// Config holds the training settings. Each field's comment gives the meaning
+// of its zero value. DefaultConfig returns the values adapt uses when a field
 // is not set in adapt.yaml.
 type Config struct {
 	// SeqLen is the length in tokens of each packed training sequence, at

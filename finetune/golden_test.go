@@ -89,9 +89,9 @@ func TestAdamWGolden(t *testing.T) {
 
 	// Each step moves a weight by at most about lr (1e-3). Float32
 	// gradients within 1e-4 relative of the reference keep Adam's
-	// normalized update m/√v within 1e-5 (1% of a step) of it, except
-	// where a gradient is near zero and its float32 rounding changes m/√v
-	// a lot: those few weights may be off by 5e-5 (5% of a step).
+	// normalized update m/√v within 1e-5 (1% of a step) of it. Where a
+	// gradient is near zero, float32 rounding changes m/√v a lot, so those
+	// few weights may be off by 5e-5 (5% of a step).
 	const tol, typicalTol = 5e-5, 1e-5
 	var loose, total int
 	for _, p := range params {

@@ -84,8 +84,8 @@ func (p *Packer) Finish() *Packed {
 }
 
 // epochOrder returns the order in which the sequences of a split of n
-// sequences are visited in the given epoch: a permutation that depends only
-// on seed and epoch, so a resumed run sees the same order.
+// sequences are visited in the given epoch. The permutation depends only on
+// seed and epoch, so a resumed run visits the same order.
 func epochOrder(n int, seed int64, epoch int) []int {
 	rng := rand.New(rand.NewPCG(uint64(seed), uint64(epoch)))
 	return rng.Perm(n)

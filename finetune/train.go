@@ -44,13 +44,13 @@ type TrainOptions struct {
 	// StopAt, when not zero, is the time by which training should end.
 	// After each step the total is cut to the steps that fit before StopAt
 	// at the mean step time so far, so the cosine schedule still reaches
-	// its minimum; a step that finishes after StopAt ends training anyway.
+	// its minimum. A step that finishes after StopAt ends training anyway.
 	// Runs with StopAt are not reproducible, because the step count depends
 	// on the machine's speed.
 	StopAt time.Time
 }
 
-// TrainResult is what one Train call produced.
+// TrainResult is the outcome of one Train call: step counts and loss curves.
 type TrainResult struct {
 	// Steps is the number of optimizer steps of the whole run, including
 	// steps done before a resume.
