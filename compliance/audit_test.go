@@ -305,3 +305,19 @@ func TestRunCanceled(t *testing.T) {
 		t.Errorf("Run error = %v, want context.Canceled", err)
 	}
 }
+
+func FuzzRead(f *testing.F) {
+	f.Add([]byte(`{"schema_version":1,"pii":{"before":{"EMAIL":1}},"clean":{"licenses":[{"source":"web"}]}}`))
+	f.Add([]byte(`{"problems":["x"],"skipped":null}`))
+	f.Add([]byte(`[`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, ReportFile), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		report, err := Read(dir)
+		if err == nil && report == nil {
+			t.Fatal("Read returned neither a report nor an error")
+		}
+	})
+}

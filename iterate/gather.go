@@ -56,9 +56,8 @@ func gatherManifests(ws string, run *Run) error {
 		return err
 	}
 	for _, stage := range stages {
-		path := filepath.Join(ws, stage, "manifest.json")
-		var m corpus.Manifest
-		if err := decodeJSONFile(path, &m); err != nil {
+		m, err := corpus.ReadManifest(filepath.Join(ws, stage))
+		if err != nil {
 			return err
 		}
 
@@ -104,7 +103,7 @@ func manifestStages(ws string) ([]string, error) {
 		if !entry.IsDir() || entry.Name() == RunsDir {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(ws, entry.Name(), "manifest.json")); err == nil {
+		if _, err := os.Stat(filepath.Join(ws, entry.Name(), corpus.ManifestName)); err == nil {
 			stages = append(stages, entry.Name())
 		}
 	}

@@ -370,3 +370,47 @@ func TestRenderInChromium(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteListsOtherStageManifests(t *testing.T) {
+	ws := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(ws, "dedup"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := &corpus.Manifest{Stage: "dedup", Counts: corpus.Counts{In: 7, Kept: 5, Rejected: 2}}
+	if err := corpus.WriteManifest(filepath.Join(ws, "dedup"), m); err != nil {
+		t.Fatal(err)
+	}
+	html := renderReport(t, ws)
+	if !strings.Contains(html, "<td>dedup</td>") {
+		t.Error("report lacks a stage row for the dedup folder's manifest")
+	}
+}
+
+// FuzzWriteEvalResult renders a report from an arbitrary eval result file:
+// the report must be written (a bad file is shown as an error, not
+// returned), and no text from the file may open an element.
+func FuzzWriteEvalResult(f *testing.F) {
+	seed, err := json.Marshal(perplexityResult("base", "legal", 12, 10, 14))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"model":"<b>","task_set":"<i>","metrics":{"perplexity":-1},"ci95":{"perplexity":[5,1]}}`))
+	f.Add([]byte(`{"model":"tuned","metrics":{"perplexity":0}}`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ws := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(ws, "eval"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(ws, "eval", "base__x.json"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		html := renderReport(t, ws)
+		for _, tag := range []string{"<b>", "<i>", "<script", "<img"} {
+			if strings.Contains(html, tag) {
+				t.Errorf("report contains %q from the eval result", tag)
+			}
+		}
+	})
+}

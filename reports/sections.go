@@ -43,9 +43,23 @@ type reasonCount struct {
 	Count  int64
 }
 
+// loadStages reads the collect and clean manifests, which always get a
+// row, and the manifest of any other workspace folder that has one.
 func loadStages(ws string) stagesSection {
 	var s stagesSection
-	for _, stage := range []string{"collect", "clean"} {
+	stages := []string{"collect", "clean"}
+	if entries, err := os.ReadDir(ws); err == nil {
+		for _, entry := range entries {
+			name := entry.Name()
+			if !entry.IsDir() || name == "collect" || name == "clean" {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(ws, name, corpus.ManifestName)); err == nil {
+				stages = append(stages, name)
+			}
+		}
+	}
+	for _, stage := range stages {
 		row := stageRow{Stage: stage}
 		m, err := corpus.ReadManifest(filepath.Join(ws, stage))
 		switch {
@@ -60,7 +74,13 @@ func loadStages(ws string) stagesSection {
 		}
 		s.Rows = append(s.Rows, row)
 	}
-	if s.Rows[0].Missing != "" && s.Rows[1].Missing != "" {
+	missing := 0
+	for _, row := range s.Rows {
+		if row.Missing != "" {
+			missing++
+		}
+	}
+	if missing == len(s.Rows) {
 		s.Missing = "adapt collect"
 	}
 	return s
