@@ -75,6 +75,10 @@ func run(ctx context.Context, o options, command string, logger *slog.Logger) er
 		}
 	}
 	rep.GatheredDocs, rep.HeldOutDocs = len(docs), len(heldOut)
+	// Shuffle the held-out documents the same seeded way before capping the
+	// file, so it samples man pages and READMEs alike rather than the first
+	// paths in sorted order.
+	heldOut = seededOrder(heldOut, o.seed)
 	written, err := writeHeldOut(filepath.Join(o.out, heldOutName), heldOut, o.heldOutMaxBytes)
 	if err != nil {
 		return err

@@ -23,7 +23,7 @@ func renderReadme(r report) string {
 	p("")
 	p("- Sources: README*, *.md and *.txt files under /usr/share/doc (gzipped ones decompressed) and the English man pages under /usr/share/man/man*/ converted from troff to plain text. Files whose names mention a license, copyright, notice, authors or credits are excluded, as are troff comments (where man pages keep their copyright headers), `.so` redirect pages, non-UTF-8 files, documents under %d bytes and exact duplicates.", minDocBytes)
 	p("- Gathered: %d documents, %s, in sorted path order.", r.GatheredDocs, mib(r.GatheredBytes))
-	p("- Held out: %d documents (corpus.HeldOut on the SHA-256 document id, fraction 0.02); %d of them (%s) are in `heldout-general.jsonl` (one {\"id\", \"source\", \"text\"} object per line) for eval's general-English task set, and none are in the training data.", r.HeldOutDocs, r.HeldOutWritten, mib(r.HeldOutBytes))
+	p("- Held out: %d documents (corpus.HeldOut on the SHA-256 document id, fraction 0.02); %d of them (%s), taken in the seeded order until the file reaches 1 MB, are in `heldout-general.jsonl` (one {\"id\", \"source\", \"text\"} object per line) for eval's general-English task set, and none are in the training data.", r.HeldOutDocs, r.HeldOutWritten, mib(r.HeldOutBytes))
 	p("- Training text: %d documents (%s), the first in an order seeded by -seed, %d tokens after packing with `<|endoftext|>` between documents. The same held-out text (%d tokens) is the validation split.", r.TrainDocs, mib(r.TrainBytes), r.TrainTokens, r.ValTokens)
 	p("")
 	p("## Tokenizer")
