@@ -9,6 +9,7 @@ package config
 
 import (
 	"github.com/adapt-llm/adapt/clean"
+	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
 )
 
@@ -83,7 +84,10 @@ type Finetune struct {
 	finetune.Config `yaml:",inline"`
 }
 
-// Eval configures the eval stage.
+// Eval configures the eval stage: the models, the task sets, and the
+// scoring settings of eval.Config (context length, stride, bootstrap),
+// whose field comments give each setting's unit, range and zero meaning.
+// Settings the file leaves out keep the values of eval.DefaultConfig.
 type Eval struct {
 	// Models lists the models to score. Empty means two models: "base" (the
 	// finetune base model) and "tuned" (<workspace>/finetune/model).
@@ -92,6 +96,8 @@ type Eval struct {
 	// TaskSets lists what the models are scored on. Empty means one
 	// "<domain>-heldout" set of kind "corpus-heldout" on the clean output.
 	TaskSets []TaskSet `yaml:"task_sets" json:"task_sets"`
+
+	eval.Config `yaml:",inline"`
 }
 
 // Model names one model folder to evaluate.
@@ -150,13 +156,13 @@ const (
 const DefaultDomain = "general"
 
 // Default returns a Config with every default filled in. Fields whose
-// default is the stage's own default stay zero, except the clean and
-// finetune settings, which start from clean.DefaultConfig and
-// finetune.DefaultConfig.
+// default is the stage's own default stay zero, except the clean, finetune
+// and eval settings, which start from each stage's DefaultConfig.
 func Default() *Config {
 	c := &Config{
 		Clean:    clean.DefaultConfig(),
 		Finetune: Finetune{Config: finetune.DefaultConfig()},
+		Eval:     Eval{Config: eval.DefaultConfig()},
 	}
 	c.applyDefaults()
 	return c

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/adapt-llm/adapt/clean"
+	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
 )
 
@@ -107,6 +108,7 @@ func TestDefaults(t *testing.T) {
 		{"learning rate", cfg.Finetune.LearningRate, finetune.DefaultConfig().LearningRate},
 		{"redact pii", cfg.Clean.RedactPII, clean.DefaultConfig().RedactPII},
 		{"min words", cfg.Clean.MinWords, clean.DefaultConfig().MinWords},
+		{"bootstrap samples", cfg.Eval.BootstrapSamples, eval.DefaultConfig().BootstrapSamples},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -132,6 +134,7 @@ func TestParseInvalid(t *testing.T) {
 		{"bad glob", "collect:\n  sources:\n    - path: /x\n      exclude: ['[']\n", ErrInvalid, "collect.sources[0].exclude[0]", 4},
 		{"duplicate model", "eval:\n  models:\n    - {name: a, dir: x}\n    - {name: a, dir: y}\n", ErrInvalid, "eval.models[1].name", 4},
 		{"bad language", "clean:\n  min_words: 3\n  languages: [english]\n", ErrInvalid, "clean.languages", 3},
+		{"negative stride", "eval:\n  stride: -2\n", ErrInvalid, "eval.stride", 2},
 		{"negative min words", "clean:\n  min_words: -3\n", ErrInvalid, "clean.min_words", 2},
 		{"wrong type", "finetune:\n  max_steps: many\n", ErrSyntax, "", 0},
 		{"two documents", "collect: {}\n---\nclean: {}\n", ErrSyntax, "", 0},

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/adapt-llm/adapt/clean"
+	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
 )
 
@@ -92,6 +93,10 @@ func stageErrorKey(section string, err, sentinel error, configType reflect.Type)
 }
 
 func (e *Eval) validate() error {
+	if err := e.Config.Validate(); err != nil {
+		return &Error{Key: stageErrorKey("eval", err, eval.ErrInvalidConfig, reflect.TypeOf(e.Config)), Msg: err.Error(), Err: ErrInvalid}
+	}
+
 	seen := map[string]bool{}
 	for i, m := range e.Models {
 		key := fmt.Sprintf("eval.models[%d]", i)

@@ -122,7 +122,7 @@ func (a *adapt) runEval(ctx context.Context, ws workspace, cfg *config.Config) (
 	}
 
 	start := time.Now()
-	results, err := evalStage(ctx, a, ws, models, taskSets)
+	results, err := evalStage(ctx, a, ws, models, taskSets, cfg.Eval.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -149,10 +149,10 @@ func evalSummary(results []*eval.Result) string {
 }
 
 // evalStage runs eval.Run. Tests replace it.
-var evalStage = func(ctx context.Context, a *adapt, ws workspace, models []config.Model, taskSets []config.TaskSet) ([]*eval.Result, error) {
+var evalStage = func(ctx context.Context, a *adapt, ws workspace, models []config.Model, taskSets []config.TaskSet, cfg eval.Config) ([]*eval.Result, error) {
 	opts := eval.Options{
 		OutDir: ws.evalDir(),
-		Config: eval.DefaultConfig(),
+		Config: cfg,
 		Logger: a.log,
 	}
 	for _, m := range models {

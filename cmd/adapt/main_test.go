@@ -202,7 +202,7 @@ func fakeStages(t *testing.T) *stageCalls {
 		}
 		return &finetune.Metrics{Steps: 3, Train: []finetune.LossPoint{{Step: 1, Loss: 4}, {Step: 3, Loss: 3}}}, nil
 	}
-	evalStage = func(_ context.Context, _ *adapt, _ workspace, models []config.Model, taskSets []config.TaskSet) ([]*eval.Result, error) {
+	evalStage = func(_ context.Context, _ *adapt, _ workspace, models []config.Model, taskSets []config.TaskSet, _ eval.Config) ([]*eval.Result, error) {
 		calls.order = append(calls.order, "eval")
 		calls.models, calls.taskSets = models, taskSets
 		return []*eval.Result{{Model: "base", TaskSet: "legal-heldout", Metrics: map[string]float64{"perplexity": 30}}}, nil
