@@ -106,12 +106,14 @@ func fullWorkspace(t *testing.T) string {
 		{ID: "d1", Source: "local", License: "GPL-2.0-only", Text: "Contact jane@example.com about the contract."},
 		{ID: "d2", Source: "local", License: "unknown", Text: "Call (617) 253-1000 today."},
 		{ID: "d3", Source: "web", License: "CC-BY-4.0", Text: "The lessee shall pay rent monthly."},
+		{ID: "d4", Source: "web", License: "CC-BY-4.0", Text: "The lessor shall keep the premises in repair."},
 	}, []corpus.Rejected{
 		{Document: corpus.Document{ID: "r1", Source: "web"}, Stage: "collect", Reason: "empty"},
 	})
 	writeStage(t, ws, "clean", []corpus.Document{
 		{ID: "d1", Source: "local", License: "GPL-2.0-only", Text: "Contact <EMAIL> about the contract.", Redactions: map[string]int64{"EMAIL": 1}},
 		{ID: "d2", Source: "local", License: "unknown", Text: "Call 617-253-1000 today."},
+		{ID: "d4", Source: "web", License: "CC-BY-4.0", Text: "The lessor shall keep the premises in repair."},
 	}, []corpus.Rejected{
 		{Document: corpus.Document{ID: "d3", Source: "web"}, Stage: "clean", Reason: "too_short"},
 	})

@@ -314,8 +314,11 @@ type auditSection struct {
 	Licenses      []compliance.LicenseCount
 	LicenseTotals []reasonCount
 	LicenseStage  string
-	Unknown       int64
-	UnknownFrom   string
+	// ShowTotals is set when the corpus has more than one source, because
+	// with one source the totals repeat the per-source table.
+	ShowTotals  bool
+	Unknown     int64
+	UnknownFrom string
 }
 
 type piiRow struct {
@@ -365,6 +368,11 @@ func loadAudit(ws string) auditSection {
 		s.LicenseStage = audit.Stage
 		s.Licenses = audit.Licenses
 		s.LicenseTotals = sortedReasons(audit.LicenseTotals)
+		sources := map[string]bool{}
+		for _, row := range audit.Licenses {
+			sources[row.Source] = true
+		}
+		s.ShowTotals = len(sources) > 1
 		s.Unknown = audit.UnknownLicense
 		s.UnknownFrom = strings.Join(audit.UnknownLicenseSources, ", ")
 	}

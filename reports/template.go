@@ -188,6 +188,7 @@ ul.ids { columns: 2; font-family: ui-monospace, monospace; font-size: 12px; }
 {{- end}}
 </tbody>
 </table>
+{{- if .ShowTotals}}
 <table>
 <thead><tr><th>license</th><th class="n">documents, all sources</th></tr></thead>
 <tbody>
@@ -196,6 +197,7 @@ ul.ids { columns: 2; font-family: ui-monospace, monospace; font-size: 12px; }
 {{- end}}
 </tbody>
 </table>
+{{- end}}
 {{- else}}
 <p>No documents.</p>
 {{- end}}
