@@ -36,40 +36,83 @@ type LogitsFunc func(ids []int32) []float32
 // or if logits returns a slice whose length is not a multiple of the window
 // length.
 func StridedNLL(ids []int32, maxLength, stride int, logits LogitsFunc) (windows []Window, nll float64, scored int) {
-	if maxLength < 1 || stride < 1 || stride > maxLength {
-		panic(fmt.Sprintf("eval: StridedNLL needs 1 <= stride <= maxLength, got maxLength %d, stride %d", maxLength, stride))
+	forward := func(batch []int32, B, T int) []float32 {
+		if B != 1 {
+			panic(fmt.Sprintf("eval: StridedNLL asked for a batch of %d", B))
+		}
+		return logits(batch)
+	}
+	return StridedNLLBatched(ids, maxLength, stride, 1, forward)
+}
+
+// BatchLogitsFunc returns the next-token logits [B, T, V] of B sequences
+// of T tokens, ids [B, T] row-major.
+type BatchLogitsFunc func(ids []int32, B, T int) []float32
+
+// StridedNLLBatched is StridedNLL with up to batch windows of equal length
+// scored in one forward call, which keeps matrix products larger. The
+// results are those of StridedNLL.
+func StridedNLLBatched(ids []int32, maxLength, stride, batch int, forward BatchLogitsFunc) (windows []Window, nll float64, scored int) {
+	if maxLength < 1 || stride < 1 || stride > maxLength || batch < 1 {
+		panic(fmt.Sprintf("eval: StridedNLL needs 1 <= stride <= maxLength and batch >= 1, got maxLength %d, stride %d, batch %d", maxLength, stride, batch))
 	}
 	if len(ids) < 2 {
 		return nil, 0, 0
 	}
 
+	// Lay out the windows: each scores the tokens after the previous
+	// window's end, except its own first token, which has no context.
+	type span struct {
+		Window
+		first int // first scored position inside the window
+	}
+	var spans []span
 	prevEnd := 0
 	for begin := 0; begin < len(ids); begin += stride {
 		end := min(begin+maxLength, len(ids))
-		window := ids[begin:end]
-		T := len(window)
-		out := logits(window)
-		if len(out) == 0 || len(out)%T != 0 {
-			panic(fmt.Sprintf("eval: logits for a window of %d tokens has length %d, not a multiple of %d", T, len(out), T))
-		}
-		V := len(out) / T
-
-		// Positions j of the window whose token is scored: the last
-		// end−prevEnd tokens, except position 0, which has no context.
-		w := Window{Begin: begin, End: end}
-		first := max(T-(end-prevEnd), 1)
-		for j := first; j < T; j++ {
-			w.NLL -= logSoftmaxAt(out[(j-1)*V:j*V], window[j])
-			w.Scored++
-		}
-		windows = append(windows, w)
-		nll += w.NLL
-		scored += w.Scored
-
+		T := end - begin
+		spans = append(spans, span{Window: Window{Begin: begin, End: end}, first: max(T-(end-prevEnd), 1)})
 		prevEnd = end
 		if end == len(ids) {
 			break
 		}
+	}
+
+	// Score runs of equal-length windows in batches.
+	buf := make([]int32, 0, batch*maxLength)
+	for i := 0; i < len(spans); {
+		T := spans[i].End - spans[i].Begin
+		j := i + 1
+		for j < len(spans) && j-i < batch && spans[j].End-spans[j].Begin == T {
+			j++
+		}
+		B := j - i
+		buf = buf[:0]
+		for _, sp := range spans[i:j] {
+			buf = append(buf, ids[sp.Begin:sp.End]...)
+		}
+		out := forward(buf, B, T)
+		if len(out) == 0 || len(out)%(B*T) != 0 {
+			panic(fmt.Sprintf("eval: logits for %d windows of %d tokens has length %d, not a multiple of %d", B, T, len(out), B*T))
+		}
+		V := len(out) / (B * T)
+		for b := range B {
+			sp := &spans[i+b]
+			rows := out[b*T*V : (b+1)*T*V]
+			window := buf[b*T : (b+1)*T]
+			for p := sp.first; p < T; p++ {
+				sp.NLL -= logSoftmaxAt(rows[(p-1)*V:p*V], window[p])
+				sp.Scored++
+			}
+		}
+		i = j
+	}
+
+	windows = make([]Window, len(spans))
+	for i, sp := range spans {
+		windows[i] = sp.Window
+		nll += sp.NLL
+		scored += sp.Scored
 	}
 	return windows, nll, scored
 }

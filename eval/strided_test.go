@@ -2,9 +2,11 @@ package eval
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/adapt-llm/adapt/internal/sharedtest"
@@ -189,5 +191,42 @@ func TestStridedNLLGoldenGPT2(t *testing.T) {
 	}
 	if ppl := math.Exp(nll / float64(scored)); math.Abs(ppl-g.PPL) > 1e-4*g.PPL {
 		t.Errorf("perplexity: got %.6f, want %.6f", ppl, g.PPL)
+	}
+
+	// The batched path runs the four full windows in one forward call.
+	_, batchedNLL, batchedScored := StridedNLLBatched(ids, g.MaxLength, g.Stride, 4, m.Forward)
+	if batchedScored != g.Scored || math.Abs(batchedNLL-g.NLLSum) > rel*g.NLLSum {
+		t.Errorf("batched: got NLL %.8f over %d tokens, want %.8f over %d", batchedNLL, batchedScored, g.NLLSum, g.Scored)
+	}
+}
+
+func TestStridedNLLBatchedMatchesSingle(t *testing.T) {
+	// A fake model whose logits depend on the token and its position in
+	// the window, so batching mistakes change the result.
+	const V = 5
+	forward := func(ids []int32, B, T int) []float32 {
+		out := make([]float32, B*T*V)
+		for i, id := range ids {
+			for v := range V {
+				out[i*V+v] = float32((int(id)*3+v*(i%T+1))%7) * 0.3
+			}
+		}
+		return out
+	}
+	ids := make([]int32, 53)
+	for i := range ids {
+		ids[i] = int32(i * 7 % V)
+	}
+	wantWindows, wantNLL, wantScored := StridedNLL(ids, 16, 8, func(w []int32) []float32 { return forward(w, 1, len(w)) })
+	for _, batch := range []int{1, 2, 3, 8} {
+		t.Run(fmt.Sprintf("batch %d", batch), func(t *testing.T) {
+			windows, nll, scored := StridedNLLBatched(ids, 16, 8, batch, forward)
+			if !slices.Equal(windows, wantWindows) {
+				t.Errorf("windows:\n got %+v\nwant %+v", windows, wantWindows)
+			}
+			if nll != wantNLL || scored != wantScored {
+				t.Errorf("got NLL %v over %d tokens, want %v over %d", nll, scored, wantNLL, wantScored)
+			}
+		})
 	}
 }
