@@ -60,10 +60,17 @@ type preTokenizer struct {
 	// byteLevel marks a chain that ends with ByteLevel. The model then maps
 	// each byte of a word to its byte-level rune.
 	byteLevel bool
+	// metaspace, when set, is the only step.
+	metaspace *metaspace
 }
 
-// words calls emit for each word of segment.
-func (p *preTokenizer) words(segment string, emit func(word string)) {
+// words calls emit for each word of segment; atStart tells whether the
+// segment begins at offset 0 of the input text.
+func (p *preTokenizer) words(segment string, atStart bool, emit func(word string)) {
+	if p.metaspace != nil {
+		p.metaspace.words(segment, atStart, emit)
+		return
+	}
 	if p.prefixSpace && !p.prefixEachWord && !strings.HasPrefix(segment, " ") {
 		segment = " " + segment
 	}
@@ -80,6 +87,62 @@ func (p *preTokenizer) words(segment string, emit func(word string)) {
 		emit(word)
 		i = end
 	}
+}
+
+// Metaspace prepend schemes.
+const (
+	prependAlways = "always"
+	prependFirst  = "first"
+	prependNever  = "never"
+)
+
+// metaspace is the Metaspace pre-tokenizer and decoder of Hugging Face
+// tokenizers 0.23 (tokenizers/src/pre_tokenizers/metaspace.rs). It replaces
+// every space with the replacement rune, prepends one to a segment that
+// does not start with it (every segment with "always", only the segment at
+// offset 0 with "first"), and with split cuts the text before every
+// replacement rune.
+type metaspace struct {
+	replacement   rune
+	prependScheme string
+	split         bool
+}
+
+func (m *metaspace) words(segment string, atStart bool, emit func(word string)) {
+	rep := string(m.replacement)
+	segment = strings.ReplaceAll(segment, " ", rep)
+	prepend := m.prependScheme == prependAlways || (m.prependScheme == prependFirst && atStart)
+	if prepend && !strings.HasPrefix(segment, rep) {
+		segment = rep + segment
+	}
+	if !m.split {
+		emit(segment)
+		return
+	}
+	start := 0
+	for i, r := range segment {
+		if r == m.replacement && i > start {
+			emit(segment[start:i])
+			start = i
+		}
+	}
+	if start < len(segment) {
+		emit(segment[start:])
+	}
+}
+
+// decodeChain turns replacement runes back into spaces, dropping them from
+// the first token unless the prepend scheme is "never".
+func (m *metaspace) decodeChain(tokens []string) []string {
+	out := make([]string, len(tokens))
+	for i, t := range tokens {
+		replacement := " "
+		if i == 0 && m.prependScheme != prependNever {
+			replacement = ""
+		}
+		out[i] = strings.ReplaceAll(t, string(m.replacement), replacement)
+	}
+	return out
 }
 
 // templatePiece is one item of a TemplateProcessing "single" template:

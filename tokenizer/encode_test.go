@@ -74,6 +74,45 @@ func TestSplitQwen2(t *testing.T) {
 	}
 }
 
+func TestMetaspaceWords(t *testing.T) {
+	cases := []struct {
+		name    string
+		m       metaspace
+		text    string
+		atStart bool
+		want    []string
+	}{
+		{"always split", metaspace{'▁', prependAlways, true}, "Hey   friend!", false, []string{"▁Hey", "▁", "▁", "▁friend!"}},
+		{"first at start", metaspace{'▁', prependFirst, false}, " Hey ", true, []string{"▁Hey▁"}},
+		{"first later", metaspace{'▁', prependFirst, false}, "how are", false, []string{"how▁are"}},
+		{"never split", metaspace{'▁', prependNever, true}, "a b", true, []string{"a", "▁b"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			c.m.words(c.text, c.atStart, func(w string) { got = append(got, w) })
+			if !slices.Equal(got, c.want) {
+				t.Errorf("words(%q):\n got  %q\n want %q", c.text, got, c.want)
+			}
+		})
+	}
+}
+
+func TestMetaspaceDecode(t *testing.T) {
+	tokens := []string{"▁Hey", "▁friend!"}
+	for _, c := range []struct {
+		scheme, want string
+	}{
+		{prependAlways, "Hey friend!"},
+		{prependNever, " Hey friend!"},
+	} {
+		m := metaspace{'▁', c.scheme, true}
+		if got := strings.Join(m.decodeChain(tokens), ""); got != c.want {
+			t.Errorf("decode with prepend_scheme %s = %q, want %q", c.scheme, got, c.want)
+		}
+	}
+}
+
 func TestAppendLossyUTF8(t *testing.T) {
 	cases := []struct {
 		name, in, want string

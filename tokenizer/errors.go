@@ -5,7 +5,7 @@ import "errors"
 // ErrUnsupported is returned by Load, LoadDir and the parse step they share
 // when a tokenizer.json names a model type, normalizer, pre-tokenizer,
 // post-processor or decoder that this package does not implement (for
-// example WordPiece, Unigram or Metaspace). The wrapping message names the
+// example the WordPiece and Unigram models or the Whitespace pre-tokenizer). The wrapping message names the
 // file, the JSON path and the type.
 var ErrUnsupported = errors.New("unsupported tokenizer component")
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -182,5 +183,50 @@ func TestGoldenTokenizersRoundTrip(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMetaspaceMatchesLegacyLayout loads the Mistral file with its
+// Prepend+Replace normalizer swapped for the equivalent Metaspace
+// pre-tokenizer (prepend_scheme "first", no split), the layout of newer
+// Llama and Mistral files. Both must encode texts identically unless the
+// text contains special-token text or starts with a space, where Metaspace
+// prepends no second "▁".
+func TestMetaspaceMatchesLegacyLayout(t *testing.T) {
+	dir := sharedtest.Dir(t, "goldens", "tokenizers", "mistral-7b")
+	data, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file map[string]json.RawMessage
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	file["normalizer"] = json.RawMessage("null")
+	file["pre_tokenizer"] = json.RawMessage(`{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":false}`)
+	modified, err := json.Marshal(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := parse(modified, "mistral-metaspace.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	records := readJSONL[encodeGolden](t, filepath.Join(dir, "goldens.jsonl"))
+	checked := 0
+	for _, rec := range records {
+		if strings.Contains(rec.Text, "<s>") || strings.Contains(rec.Text, "</s>") || strings.Contains(rec.Text, "<unk>") ||
+			strings.HasPrefix(rec.Text, " ") || strings.HasPrefix(rec.Text, "▁") {
+			continue
+		}
+		checked++
+		got := tok.EncodeWithOptions(rec.Text, EncodeOptions{AddSpecialTokens: rec.AddSpecialTokens})
+		if !slices.Equal(got, rec.IDs) {
+			t.Errorf("%s: Encode(%q):\n got  %v\n want %v", rec.ID, rec.Text, got, rec.IDs)
+		}
+	}
+	if checked < 50 {
+		t.Errorf("only %d records checked, want at least 50", checked)
 	}
 }

@@ -153,10 +153,20 @@ func (p *preTokenizer) addStep(raw json.RawMessage, name, path string) error {
 	if err != nil {
 		return err
 	}
-	if p.byteLevel {
-		return fmt.Errorf("%s: %s: a %s step after ByteLevel is not implemented: %w", name, path, typ, ErrUnsupported)
+	if p.byteLevel || p.metaspace != nil {
+		return fmt.Errorf("%s: %s: a %s step after ByteLevel or Metaspace is not implemented: %w", name, path, typ, ErrUnsupported)
 	}
 	switch typ {
+	case "Metaspace":
+		if p.split != nil {
+			return fmt.Errorf("%s: %s: Metaspace after a Split is not implemented: %w", name, path, ErrUnsupported)
+		}
+		m, err := parseMetaspace(raw, name, path)
+		if err != nil {
+			return err
+		}
+		p.metaspace = m
+		return nil
 	case "ByteLevel":
 		cfg := struct {
 			AddPrefixSpace bool  `json:"add_prefix_space"`
@@ -329,6 +339,8 @@ func parseDecoder(raw json.RawMessage, name, path string) (decoder, error) {
 			return nil, fmt.Errorf("%s: %s.pattern is empty: %w", name, path, ErrInvalid)
 		}
 		return replaceDecoder{pattern: pattern, content: r.Content}, nil
+	case "Metaspace":
+		return parseMetaspace(raw, name, path)
 	case "ByteFallback":
 		return byteFallbackDecoder{}, nil
 	case "Fuse":
@@ -349,4 +361,41 @@ func parseDecoder(raw json.RawMessage, name, path string) (decoder, error) {
 		return stripDecoder{content: r, start: s.Start, stop: s.Stop}, nil
 	}
 	return nil, unsupported(name, path, typ)
+}
+
+// parseMetaspace reads a Metaspace pre-tokenizer or decoder. Files from
+// before prepend_scheme existed use add_prefix_space; as in the Rust
+// library, add_prefix_space false requires prepend_scheme "never".
+func parseMetaspace(raw json.RawMessage, name, path string) (*metaspace, error) {
+	var cfg struct {
+		Replacement    string  `json:"replacement"`
+		AddPrefixSpace *bool   `json:"add_prefix_space"`
+		PrependScheme  *string `json:"prepend_scheme"`
+		Split          *bool   `json:"split"`
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", name, path, ErrInvalid)
+	}
+	if utf8.RuneCountInString(cfg.Replacement) != 1 {
+		return nil, fmt.Errorf("%s: %s.replacement %q is not one character: %w", name, path, cfg.Replacement, ErrInvalid)
+	}
+	m := &metaspace{prependScheme: prependAlways, split: true}
+	m.replacement, _ = utf8.DecodeRuneInString(cfg.Replacement)
+	if cfg.Split != nil {
+		m.split = *cfg.Split
+	}
+	if cfg.PrependScheme != nil {
+		m.prependScheme = *cfg.PrependScheme
+	}
+	switch m.prependScheme {
+	case prependAlways, prependFirst, prependNever:
+	default:
+		return nil, fmt.Errorf("%s: %s.prepend_scheme %q is not always, first or never: %w", name, path, m.prependScheme, ErrInvalid)
+	}
+	if cfg.AddPrefixSpace != nil && !*cfg.AddPrefixSpace {
+		if m.prependScheme != prependNever {
+			return nil, fmt.Errorf("%s: %s: add_prefix_space false contradicts prepend_scheme %q: %w", name, path, m.prependScheme, ErrInvalid)
+		}
+	}
+	return m, nil
 }

@@ -33,7 +33,7 @@ func TestLoadUnsupported(t *testing.T) {
 	}{
 		{"wordpiece model", minimalJSON(`{"type":"WordPiece","vocab":{"a":0}}`, "null"), "WordPiece"},
 		{"unigram model", minimalJSON(`{"type":"Unigram","vocab":[["a",0.0]]}`, "null"), "Unigram"},
-		{"metaspace pre-tokenizer", minimalJSON(tinyBPE, `{"type":"Metaspace","replacement":"▁"}`), "Metaspace"},
+		{"whitespace pre-tokenizer", minimalJSON(tinyBPE, `{"type":"Whitespace"}`), "Whitespace"},
 		{"bert pre-tokenizer in sequence", minimalJSON(tinyBPE, `{"type":"Sequence","pretokenizers":[{"type":"BertPreTokenizer"}]}`), "BertPreTokenizer"},
 		{"unknown split regex", minimalJSON(tinyBPE, `{"type":"Split","pattern":{"Regex":"\\w+"},"behavior":"Isolated","invert":false}`), `\w+`},
 	}

@@ -7,15 +7,17 @@
 //     merges as "a b" strings or ["a", "b"] pairs
 //   - normalizer: Prepend, Replace with a literal pattern, NFC, NFD, NFKC,
 //     NFKD, Sequence
-//   - pre_tokenizer: ByteLevel, Split with the GPT-2, cl100k (Llama 3) or
-//     Qwen2 regex, or a Sequence of such a Split and ByteLevel(use_regex=false)
+//   - pre_tokenizer: ByteLevel, Metaspace, Split with the GPT-2, cl100k
+//     (Llama 3) or Qwen2 regex, or a Sequence of such a Split and
+//     ByteLevel(use_regex=false)
 //   - post_processor: ByteLevel, TemplateProcessing (single sequences),
 //     Sequence
-//   - decoder: ByteLevel, Replace with a literal pattern, ByteFallback,
-//     Fuse, Strip, Sequence
+//   - decoder: ByteLevel, Metaspace, Replace with a literal pattern,
+//     ByteFallback, Fuse, Strip, Sequence
 //
 // This covers GPT-2, cl100k, Llama 3 and Qwen2 style byte-level BPE and the
-// Llama 2 and Mistral SentencePiece-style BPE in its Prepend/Replace layout. Other model types (WordPiece,
+// Llama 2 and Mistral SentencePiece-style BPE, in both the Prepend/Replace
+// and the Metaspace layout. Other model types (WordPiece,
 // Unigram, WordLevel) and components fail to load with ErrUnsupported.
 // Truncation and padding are not implemented.
 //
@@ -70,7 +72,7 @@ func (t *Tokenizer) Encode(text string) []int32 {
 
 // EncodeWithOptions returns the ids of text.
 func (t *Tokenizer) EncodeWithOptions(text string, opts EncodeOptions) []int32 {
-	e := encoder{t: t, skipSpecial: opts.SplitSpecialTokens, ids: make([]int32, 0, len(text)/4+4)}
+	e := encoder{t: t, skipSpecial: opts.SplitSpecialTokens, ids: make([]int32, 0, len(text)/4+4), atStart: true}
 	t.rawMatcher.split(text, e.skipSpecial, e.rawPiece)
 	if !opts.AddSpecialTokens || t.template == nil {
 		return e.ids
@@ -93,6 +95,10 @@ type encoder struct {
 	t           *Tokenizer
 	skipSpecial bool
 	ids         []int32
+	// atStart is true until the first piece of the input has been handled,
+	// so the Metaspace prepend scheme "first" can tell the piece at
+	// offset 0 from later ones.
+	atStart bool
 }
 
 // rawPiece handles a piece of the input text after the raw added tokens
@@ -100,6 +106,10 @@ type encoder struct {
 func (e *encoder) rawPiece(piece string, id int32) {
 	if id >= 0 {
 		e.ids = append(e.ids, id)
+		e.atStart = false
+		return
+	}
+	if piece == "" {
 		return
 	}
 	if e.t.normalizer != nil {
@@ -111,6 +121,8 @@ func (e *encoder) rawPiece(piece string, id int32) {
 // normalizedPiece handles a piece of normalized text after the normalized
 // added tokens have been split out.
 func (e *encoder) normalizedPiece(piece string, id int32) {
+	atStart := e.atStart
+	e.atStart = false
 	if id >= 0 {
 		e.ids = append(e.ids, id)
 		return
@@ -118,7 +130,7 @@ func (e *encoder) normalizedPiece(piece string, id int32) {
 	if piece == "" {
 		return
 	}
-	e.t.pre.words(piece, e.word)
+	e.t.pre.words(piece, atStart, e.word)
 }
 
 func (e *encoder) word(w string) {
