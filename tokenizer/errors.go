@@ -2,11 +2,11 @@ package tokenizer
 
 import "errors"
 
-// ErrUnsupported is returned by Load, LoadDir and the parse step they share
-// when a tokenizer.json names a model type, normalizer, pre-tokenizer,
-// post-processor or decoder that this package does not implement (for
-// example the WordPiece and Unigram models or the Whitespace pre-tokenizer). The wrapping message names the
-// file, the JSON path and the type.
+// ErrUnsupported is returned by Load and LoadDir when a tokenizer.json
+// names a model type, normalizer, pre-tokenizer, post-processor or decoder
+// that this package does not implement, for example the WordPiece and
+// Unigram models or the Whitespace pre-tokenizer, or sets truncation or
+// padding. The wrapping message names the file, the JSON path and the type.
 var ErrUnsupported = errors.New("unsupported tokenizer component")
 
 // ErrInvalid is returned by Load and LoadDir when a tokenizer.json is valid
