@@ -64,7 +64,7 @@ type preTokenizer struct {
 	metaspace *metaspace
 }
 
-// words calls emit for each word of segment; atStart tells whether the
+// words calls emit for each word of segment. atStart is true when the
 // segment begins at offset 0 of the input text.
 func (p *preTokenizer) words(segment string, atStart bool, emit func(word string)) {
 	if p.metaspace != nil {
@@ -98,10 +98,10 @@ const (
 
 // metaspace is the Metaspace pre-tokenizer and decoder of Hugging Face
 // tokenizers 0.23 (tokenizers/src/pre_tokenizers/metaspace.rs). It replaces
-// every space with the replacement rune, prepends one to a segment that
-// does not start with it (every segment with "always", only the segment at
-// offset 0 with "first"), and with split cuts the text before every
-// replacement rune.
+// every space with the replacement rune and prepends one to a segment that
+// does not start with it. The scheme "always" prepends to every segment,
+// "first" only to the segment at offset 0. With split, the text is cut
+// before every replacement rune.
 type metaspace struct {
 	replacement   rune
 	prependScheme string

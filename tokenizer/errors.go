@@ -4,8 +4,8 @@ import "errors"
 
 // ErrUnsupported is returned by Load and LoadDir when a tokenizer.json
 // names a model type, normalizer, pre-tokenizer, post-processor or decoder
-// that this package does not implement, for example the WordPiece and
-// Unigram models or the Whitespace pre-tokenizer, or sets truncation or
+// that this package does not implement. Examples are the WordPiece and
+// Unigram models, the Whitespace pre-tokenizer, and non-null truncation or
 // padding. The wrapping message names the file, the JSON path and the type.
 var ErrUnsupported = errors.New("unsupported tokenizer component")
 
