@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/adapt-llm/adapt/config"
 	"github.com/adapt-llm/adapt/iterate"
 )
 
@@ -21,6 +21,7 @@ func (a *adapt) iterateCommand() *cli.Command {
 			"and prints what changed since the parent. With two run ids, prints what changed from\n" +
 			"RUN_A to RUN_B and records nothing.\n\n" +
 			"Reads:  WORKSPACE/*/manifest.json, WORKSPACE/finetune/, WORKSPACE/eval/, WORKSPACE/runs/, --config\n" +
+			"        (without --config the new run keeps the config of the newest run)\n" +
 			"Writes: WORKSPACE/runs/<id>/run.json (only without arguments)\n\n" +
 			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
 		Flags: []cli.Flag{
@@ -47,12 +48,28 @@ func (a *adapt) iterateAction(c *cli.Context) error {
 	if len(args) == 2 {
 		return compareRuns(a, ws, args[0], args[1])
 	}
-	return a.runIterate(c.Context, ws, cfg, nil)
+
+	// Without --config, the stage outputs were most likely made with the
+	// config of the newest run, so record that one rather than the defaults,
+	// which would show up as a spurious config change.
+	var runConfig any = cfg
+	if c.Path("config") == "" {
+		runConfig = nil
+		latest, err := iterate.Latest(string(ws))
+		switch {
+		case err == nil:
+			runConfig = latest.Config
+		case !errors.Is(err, iterate.ErrNoRuns):
+			return err
+		}
+	}
+	return a.runIterate(c.Context, ws, runConfig, nil)
 }
 
-// runIterate records a run and prints its id, then what changed since its
-// parent. seconds holds stage wall times measured by the caller, or nil.
-func (a *adapt) runIterate(ctx context.Context, ws workspace, cfg *config.Config, seconds map[string]float64) error {
+// runIterate records a run with the config runConfig (nil for none) and
+// prints its id, then what changed since its parent. seconds holds stage
+// wall times measured by the caller, or nil.
+func (a *adapt) runIterate(ctx context.Context, ws workspace, runConfig any, seconds map[string]float64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -60,7 +77,7 @@ func (a *adapt) runIterate(ctx context.Context, ws workspace, cfg *config.Config
 	start := time.Now()
 	run, err := iterate.Record(string(ws), iterate.RecordInput{
 		ToolVersion: version,
-		Config:      cfg,
+		Config:      runConfig,
 		Seconds:     seconds,
 		Logger:      a.log,
 	})

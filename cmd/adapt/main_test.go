@@ -287,6 +287,15 @@ func TestRunChainWithFakeStages(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "ws", "runs")); err != nil {
 		t.Errorf("run record folder: %v", err)
 	}
+
+	// A later iterate without --config keeps the recorded config.
+	code, stdout, stderr = runAdapt(t, "iterate", "-w", filepath.Join(dir, "ws"))
+	if code != exitOK {
+		t.Fatalf("iterate: got exit status %d, want 0; stderr: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "\nconfig: 0 ") {
+		t.Errorf("iterate without --config: got diff\n%s\nwant no config change", stdout)
+	}
 }
 
 func TestExitCode(t *testing.T) {
