@@ -279,6 +279,9 @@ func (d Diff) Write(w io.Writer) error {
 	p("\nstages: %d changed\n", len(d.Stages))
 	for _, s := range d.Stages {
 		p("  %s\t%s -> %s\n", s.Name, stageLine(s.Old), stageLine(s.New))
+		for _, r := range reasonChanges(s.Old, s.New) {
+			p("    %s\t%d -> %d\n", r.reason, r.old, r.new)
+		}
 	}
 
 	// Metrics.
@@ -315,6 +318,37 @@ func sizeText(in Input) string {
 		return fmt.Sprintf("%d bytes", in.Bytes)
 	}
 	return fmt.Sprintf("%d rows", in.Rows)
+}
+
+type reasonChange struct {
+	reason   string
+	old, new int64
+}
+
+// reasonChanges lists the reason codes whose counts differ between two
+// stage summaries, sorted by code; a nil summary has no reasons.
+func reasonChanges(old, new *StageSummary) []reasonChange {
+	var oldReasons, newReasons map[string]int64
+	if old != nil {
+		oldReasons = old.Reasons
+	}
+	if new != nil {
+		newReasons = new.Reasons
+	}
+
+	var changes []reasonChange
+	for reason, n := range newReasons {
+		if oldReasons[reason] != n {
+			changes = append(changes, reasonChange{reason: reason, old: oldReasons[reason], new: n})
+		}
+	}
+	for reason, n := range oldReasons {
+		if _, ok := newReasons[reason]; !ok {
+			changes = append(changes, reasonChange{reason: reason, old: n})
+		}
+	}
+	sort.Slice(changes, func(i, j int) bool { return changes[i].reason < changes[j].reason })
+	return changes
 }
 
 func stageLine(s *StageSummary) string {

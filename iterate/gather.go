@@ -26,7 +26,7 @@ var pipelineOrder = []string{"collect", "clean", "finetune", "eval"}
 
 // secondsStatKeys are the manifest stats keys taken as a stage's wall time,
 // first match wins.
-var secondsStatKeys = []string{"seconds", "elapsed_seconds", "wall_seconds"}
+var secondsStatKeys = []string{"seconds", "seconds_total", "elapsed_seconds", "wall_seconds"}
 
 // gather fills run's Inputs, Stages and Metrics from the workspace.
 func gather(ws string, run *Run, logger *slog.Logger) error {

@@ -75,8 +75,9 @@ func evalResult(model, taskSet string, perplexity float64) eval.Result {
 func fillWorkspace(t *testing.T, ws string) {
 	writeJSON(t, ws, "collect/manifest.json", manifest("collect", 120, 110,
 		shard("collect/shard-00000.parquet", "a", 110)))
-	writeJSON(t, ws, "clean/manifest.json", manifest("clean", 110, 100,
-		shard("clean/shard-00000.parquet", "b", 100)))
+	cleanManifest := manifest("clean", 110, 100, shard("clean/shard-00000.parquet", "b", 100))
+	cleanManifest.Stats = map[string]float64{"seconds_total": 2.5, "seconds_lang": 1}
+	writeJSON(t, ws, "clean/manifest.json", cleanManifest)
 	writeFile(t, ws, "finetune/model/config.json", `{"model_type":"llama"}`)
 	writeFile(t, ws, "finetune/model/model.safetensors", "weights v1")
 	writeJSON(t, ws, "finetune/metrics.json", finetune.Metrics{
@@ -189,6 +190,12 @@ func TestRecordTwoRuns(t *testing.T) {
 		// 2 shards + 2 rejected files + 2 model files.
 		if got, want := len(first.Inputs), 6; got != want {
 			t.Errorf("len(Inputs) = %d, want %d: %+v", got, want, first.Inputs)
+		}
+		if got, want := first.Stages[1].Seconds, 2.5; got != want {
+			t.Errorf("clean seconds = %v, want %v (from stats seconds_total)", got, want)
+		}
+		if got, want := first.Stages[2].Seconds, 42.0; got != want {
+			t.Errorf("finetune seconds = %v, want %v (from metrics.json)", got, want)
 		}
 		if got, want := second.Stages[3].Seconds, 3.0; got != want {
 			t.Errorf("eval seconds = %v, want %v (from RecordInput.Seconds)", got, want)
