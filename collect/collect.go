@@ -48,32 +48,41 @@ type Options struct {
 	Progress func(done, total int64)
 	// ToolVersion is recorded in the manifest.
 	ToolVersion string
+
+	// clock paces and timestamps remote requests. Nil means the system
+	// clock; tests set a fake one so that no test sleeps.
+	clock clock
 }
 
 // Source is one place to collect from.
 type Source struct {
-	// Kind is the source type. Only "local" (a file or folder on this
-	// machine) is supported; empty means "local".
-	Kind string `json:"kind"`
+	// Kind is the source type: "local" (a file or folder on this machine),
+	// "web", "pubmed", "edgar" or "courtlistener". Empty means "local".
+	Kind string `json:"kind" yaml:"kind"`
 	// Path is the file or folder to read. Folders are read recursively,
-	// following symbolic links.
-	Path string `json:"path"`
+	// following symbolic links. Only local sources use it.
+	Path string `json:"path" yaml:"path"`
 	// Include and Exclude are path.Match globs on the slash-separated path
 	// relative to Path, such as "*/copyright". A pattern without a slash
 	// matches the file name at any depth. Empty Include means every file;
 	// Exclude wins over Include and also prunes folders.
-	Include []string `json:"include,omitempty"`
-	Exclude []string `json:"exclude,omitempty"`
+	Include []string `json:"include,omitempty" yaml:"include,omitempty"`
+	Exclude []string `json:"exclude,omitempty" yaml:"exclude,omitempty"`
 	// License is the SPDX expression for documents of this source whose text
 	// names no license. Empty means "unknown".
-	License string `json:"license,omitempty"`
+	License string `json:"license,omitempty" yaml:"license,omitempty"`
+
+	// RemoteSource holds the settings of the web, pubmed, edgar and
+	// courtlistener kinds (see remote.go).
+	RemoteSource `yaml:",inline"`
 }
 
 // batchFiles is how many files are extracted in parallel before their
 // documents are written in order.
 const batchFiles = 256
 
-// Run collects every source into opts.OutDir. It builds the output in a
+// Run collects every source into opts.OutDir. Local sources are read first,
+// then remote sources are fetched in their listed order. It builds the output in a
 // temporary folder next to OutDir and renames it into place at the end, so
 // a failed or cancelled run leaves OutDir as it was. Unreadable and invalid
 // files are rejected rows, not errors; a missing source path, an invalid
@@ -128,7 +137,10 @@ func validate(opts *Options) error {
 			src.Kind = KindLocal
 		}
 		if src.Kind != KindLocal {
-			return fmt.Errorf("%w: source %d has kind %q; only %q is supported", ErrInvalidOptions, i, src.Kind, KindLocal)
+			if err := validateRemote(i, src); err != nil {
+				return err
+			}
+			continue
 		}
 		for _, pattern := range append(append([]string{}, src.Include...), src.Exclude...) {
 			if _, err := path.Match(pattern, ""); err != nil {
@@ -147,6 +159,9 @@ func validate(opts *Options) error {
 func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Logger, start time.Time) (*corpus.Manifest, error) {
 	var tasks []fileTask
 	for i := range opts.Sources {
+		if opts.Sources[i].Kind != KindLocal {
+			continue
+		}
 		found := walkSource(&opts.Sources[i])
 		logger.Debug("walked source", "path", opts.Sources[i].Path, "files", len(found))
 		tasks = append(tasks, found...)
@@ -165,6 +180,30 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 	reasons := map[string]int64{}
 	var bytesIn int64
 
+	// write adds one file's or fetch's documents and rejected rows to the
+	// output and the counts.
+	write := func(res *fileResult) error {
+		bytesIn += res.bytes
+		counts.In += int64(len(res.docs) + len(res.rejected))
+		counts.Kept += int64(len(res.docs))
+		counts.Rejected += int64(len(res.rejected))
+		for _, r := range res.rejected {
+			reasons[r.Reason]++
+			logger.Debug("rejected", "path", r.URL, "reason", r.Reason, "detail", r.Detail)
+		}
+		if err := docs.Write(res.docs...); err != nil {
+			rejected.Abort()
+			docs.Abort()
+			return err
+		}
+		if err := rejected.Write(res.rejected...); err != nil {
+			rejected.Abort()
+			docs.Abort()
+			return err
+		}
+		return nil
+	}
+
 	// Extract in parallel batches and write each batch in walk order.
 	results := make([]fileResult, batchFiles)
 	for lo := 0; lo < len(tasks); lo += batchFiles {
@@ -177,29 +216,27 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 		extractBatch(batch, results, &env)
 
 		for i := range batch {
-			res := &results[i]
-			bytesIn += res.bytes
-			counts.In += int64(len(res.docs) + len(res.rejected))
-			counts.Kept += int64(len(res.docs))
-			counts.Rejected += int64(len(res.rejected))
-			for _, r := range res.rejected {
-				reasons[r.Reason]++
-				logger.Debug("rejected", "path", r.URL, "reason", r.Reason, "detail", r.Detail)
-			}
-			if err := docs.Write(res.docs...); err != nil {
-				rejected.Abort()
-				docs.Abort()
+			if err := write(&results[i]); err != nil {
 				return nil, err
 			}
-			if err := rejected.Write(res.rejected...); err != nil {
-				rejected.Abort()
-				docs.Abort()
-				return nil, err
-			}
-			*res = fileResult{}
+			results[i] = fileResult{}
 		}
 		if opts.Progress != nil {
 			opts.Progress(int64(lo+len(batch)), int64(len(tasks)))
+		}
+	}
+
+	// Fetch the remote sources, in order, after the local files.
+	remoteStats := map[string]float64{}
+	for i := range opts.Sources {
+		src := &opts.Sources[i]
+		if src.Kind == KindLocal {
+			continue
+		}
+		if err := collectRemote(ctx, src, opts, &env, logger, remoteStats, write); err != nil {
+			docs.Abort()
+			rejected.Abort()
+			return nil, err
 		}
 	}
 
@@ -234,6 +271,9 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 			"files":    float64(len(tasks)),
 			"seconds":  seconds,
 		},
+	}
+	for name, value := range remoteStats {
+		m.Stats[name] = value
 	}
 	if err := corpus.WriteManifest(dir, m); err != nil {
 		return nil, err

@@ -30,12 +30,31 @@ var droppedElements = map[atom.Atom]bool{
 	atom.Svg: true, atom.Math: true, atom.Iframe: true, atom.Object: true,
 }
 
+// pageChrome are the elements that web pages use for navigation and site
+// furniture rather than content. Inline XBRL filings (EDGAR) keep their
+// machine-readable facts in a hidden ix:header element.
+var pageChrome = map[string]bool{"nav": true, "header": true, "footer": true, "ix:header": true}
+
+// htmlOptions changes htmlToTextWith for fetched web pages.
+type htmlOptions struct {
+	// dropChrome drops the pageChrome elements.
+	dropChrome bool
+	// tableRows writes each table row on one line with its cells separated
+	// by a tab, instead of one line per cell.
+	tableRows bool
+}
+
 // htmlToText extracts the visible text of an HTML document. Block elements
 // become line breaks, inline elements join without added spaces, runs of
 // white space collapse to one space outside <pre>, script and style content
 // is dropped, and character references are decoded. The title is the
 // <title> text, or the first <h1> when there is no <title>.
 func htmlToText(data []byte) (text, title string) {
+	return htmlToTextWith(data, htmlOptions{})
+}
+
+// htmlToTextWith is htmlToText with the options for web pages.
+func htmlToTextWith(data []byte, opts htmlOptions) (text, title string) {
 	z := html.NewTokenizer(bytes.NewReader(data))
 	var b strings.Builder
 	var titleText, h1Text strings.Builder
@@ -65,6 +84,16 @@ func htmlToText(data []byte) (text, title string) {
 			a := atom.Lookup(name)
 			start := tt != html.EndTagToken
 			switch {
+			case opts.dropChrome && pageChrome[strings.ToLower(string(name))]:
+				if tt == html.StartTagToken {
+					dropDepth++
+				} else if tt == html.EndTagToken && dropDepth > 0 {
+					dropDepth--
+				}
+			case opts.tableRows && (a == atom.Td || a == atom.Th):
+				if start && !strings.HasSuffix(b.String(), "\n") && b.Len() > 0 {
+					b.WriteByte('\t')
+				}
 			case droppedElements[a]:
 				if tt == html.StartTagToken {
 					dropDepth++
