@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"image/color"
+	"math"
 	"regexp"
 
 	"gonum.org/v1/plot"
@@ -142,8 +143,10 @@ func perplexityChart(groups []perplexityGroup, models []string) (template.HTML, 
 	p.X.Max = float64(len(groups)) - 0.5
 
 	// Headroom above the tallest bar or whisker leaves space for the legend.
-	p.Y.Min = 0
-	p.Y.Max = top * 1.15
+	if headroom := top * 1.15; headroom > 0 && !math.IsInf(headroom, 0) {
+		p.Y.Min = 0
+		p.Y.Max = headroom
+	}
 	return renderSVG(p)
 }
 

@@ -416,3 +416,12 @@ func FuzzWriteEvalResult(f *testing.F) {
 		}
 	})
 }
+
+func TestWriteNamesResultFromFileName(t *testing.T) {
+	ws := t.TempDir()
+	writeJSON(t, filepath.Join(ws, "eval", "tuned__medical-heldout.json"), eval.Result{Metrics: map[string]float64{"perplexity": 9}})
+	html := renderReport(t, ws)
+	if !strings.Contains(html, "<tr><td>tuned</td><td>medical-heldout</td>") {
+		t.Error("report does not name a result without model and task set fields by its file name")
+	}
+}

@@ -191,6 +191,15 @@ func loadEval(ws string) evalSection {
 			errs = append(errs, err.Error())
 			continue
 		}
+		// The file name <model>__<task_set>.json names a result whose
+		// fields are empty.
+		fileModel, fileTaskSet, _ := strings.Cut(strings.TrimSuffix(filepath.Base(path), ".json"), "__")
+		if r.Model == "" {
+			r.Model = fileModel
+		}
+		if r.TaskSet == "" {
+			r.TaskSet = fileTaskSet
+		}
 		s.Rows = append(s.Rows, newEvalRow(&r))
 
 		ppl, ok := r.Metrics["perplexity"]
