@@ -189,9 +189,11 @@ func (c *crawler) readSitemaps(ctx context.Context, origin *url.URL) error {
 			continue
 		}
 		done[next] = true
-		if ok, err := c.allowedByRobots(ctx, u); err != nil {
+		sp, err := c.policyFor(ctx, u)
+		if err != nil {
 			return err
-		} else if !ok {
+		}
+		if !sp.allowed(u.EscapedPath()) {
 			continue
 		}
 
