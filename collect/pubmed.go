@@ -253,7 +253,7 @@ func (r *pubmedRun) redact(s string) string {
 	if r.apiKey == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, url.QueryEscape(r.apiKey), "REDACTED")
+	return strings.ReplaceAll(s, "api_key="+url.QueryEscape(r.apiKey), "api_key=REDACTED")
 }
 
 func (r *pubmedRun) esearch(ctx context.Context, term string) (*esearchResponse, error) {
