@@ -99,7 +99,7 @@ func (o *clOpinion) text() (text, field string) {
 		{"html_columbia", o.HTMLColumbia}, {"html_anon_2020", o.HTMLAnon2020}, {"xml_harvard", o.XMLHarvard},
 	} {
 		if strings.TrimSpace(f.value) != "" {
-			t, _ := htmlToTextWith([]byte(f.value), htmlOptions{tableRows: true})
+			t, _ := webHTMLText([]byte(f.value))
 			return t, f.name
 		}
 	}

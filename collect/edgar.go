@@ -261,7 +261,7 @@ func (r *edgarRun) filing(ctx context.Context, cik, company string, f edgarFilin
 	text := string(body)
 	doc.Meta["format"] = formatText
 	if mediaType == "text/html" {
-		text, _ = htmlToTextWith(body, htmlOptions{dropChrome: true, tableRows: true})
+		text, _ = webHTMLText(body)
 		doc.Meta["format"] = formatHTML
 	}
 	doc.Title = strings.TrimSpace(fmt.Sprintf("%s %s %s", company, f.Form, f.FilingDate))
@@ -312,7 +312,7 @@ type itemSection struct {
 
 // itemHeading matches a line that starts an item: "Item 1A. Risk Factors",
 // "ITEM 7 - Management's Discussion", "Item 9B:".
-var itemHeading = regexp.MustCompile(`(?i)^item\s+(\d{1,2}[a-d]?)\b\s*[.:\x{2013}\x{2014}-]?\s*(.*)$`)
+var itemHeading = regexp.MustCompile(`(?i)^item[\s\x{00a0}]+(\d{1,2}[a-d]?)\b[\s\x{00a0}]*[.:\x{2013}\x{2014}-]?[\s\x{00a0}]*(.*)$`)
 
 // splitItems splits annual-report text at lines that start with an item
 // heading. The table of contents repeats every heading, so for each item

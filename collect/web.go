@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -276,9 +277,20 @@ func (c *crawler) visit(ctx context.Context, item crawlItem) error {
 		env.stats["noindex"]++
 		return nil
 	}
-	text, title := htmlToTextWith(body, htmlOptions{dropChrome: true, tableRows: true})
+	text, title := webHTMLText(body)
 	doc.Title = title
 	return env.keep(doc, text, bodyLen)
+}
+
+// nbspRun is a run of spaces that contains at least one no-break space.
+var nbspRun = regexp.MustCompile("[ \u00a0]*\u00a0[ \u00a0]*")
+
+// webHTMLText extracts the text of a fetched HTML page: page chrome
+// dropped, table rows on one line, and runs of spaces that contain a
+// no-break space (which pages use for layout) turned into one space.
+func webHTMLText(body []byte) (text, title string) {
+	text, title = htmlToTextWith(body, htmlOptions{dropChrome: true, tableRows: true})
+	return nbspRun.ReplaceAllString(text, " "), nbspRun.ReplaceAllString(title, " ")
 }
 
 // decodeTextBody checks that resp is HTML or plain text and returns its
