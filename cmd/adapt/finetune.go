@@ -82,7 +82,10 @@ func finetuneSummary(m *finetune.Metrics) string {
 	if n := len(m.Train); n > 0 {
 		s += fmt.Sprintf(", train loss %.3f -> %.3f", m.Train[0].Loss, m.Train[n-1].Loss)
 	}
-	if n := len(m.Val); n > 0 {
+	switch n := len(m.Val); {
+	case n == 1:
+		s += fmt.Sprintf(", val loss %.3f", m.Val[0].Loss)
+	case n > 1:
 		s += fmt.Sprintf(", val loss %.3f -> %.3f", m.Val[0].Loss, m.Val[n-1].Loss)
 	}
 	return s
