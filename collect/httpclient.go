@@ -95,6 +95,10 @@ func (l *hostLimiter) wait(ctx context.Context, host string) error {
 	return l.clock.Sleep(ctx, start.Sub(now))
 }
 
+// errRedirectRefused marks a redirect that the client's redirectAllowed
+// rejected; such a request is not retried.
+var errRedirectRefused = errors.New("redirect refused")
+
 // response is a fetched HTTP response with its body read.
 type response struct {
 	URL       string // final URL, after redirects
@@ -115,6 +119,9 @@ type httpClient struct {
 	header     http.Header // extra request headers, such as Authorization
 	maxBytes   int64
 	maxRetries int
+	// redirectAllowed, when set, rejects redirects to other URLs; the web
+	// crawler uses it to stay on its allowed hosts.
+	redirectAllowed func(*url.URL) bool
 
 	requests, retries int
 }
@@ -160,6 +167,9 @@ func newHTTPClient(src *Source, clk clock, logger *slog.Logger) *httpClient {
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirects {
 				return fmt.Errorf("stopped after %d redirects", maxRedirects)
+			}
+			if c.redirectAllowed != nil && !c.redirectAllowed(req.URL) {
+				return fmt.Errorf("%w: redirect to %s leaves the allowed hosts", errRedirectRefused, req.URL)
 			}
 			return nil
 		},
@@ -215,7 +225,7 @@ func (c *httpClient) get(ctx context.Context, rawURL string) (*response, error) 
 
 		// Network errors other than a refused address are retried.
 		if err != nil {
-			if errors.Is(err, ErrAddressRefused) || ctx.Err() != nil || last {
+			if errors.Is(err, ErrAddressRefused) || errors.Is(err, errRedirectRefused) || ctx.Err() != nil || last {
 				return nil, err
 			}
 			wait := backoff(attempt)

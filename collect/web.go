@@ -48,6 +48,9 @@ func crawlWeb(ctx context.Context, env *remoteEnv) error {
 	if c.maxDepth == 0 {
 		c.maxDepth = DefaultMaxDepth
 	}
+	env.client.redirectAllowed = c.onAllowedHost
+	// NOTE: a redirect within the allowed hosts is followed without checking
+	// the target against robots.txt; only the requested URL is checked.
 	for _, h := range src.AllowedHosts {
 		c.hosts[strings.ToLower(h)] = true
 	}

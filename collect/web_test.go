@@ -96,7 +96,7 @@ func TestCrawlWebSite(t *testing.T) {
 <p>Line<br>break</p>
 <a href="/page2#frag">next</a> <a href="page2">dup</a> <a href="/private/secret">s</a> <a href="/private/ok">ok</a>
 <a href="http://localhost:1/elsewhere">off host</a> <a href="/file.pdf">pdf</a> <a href="/big">big</a>
-<a href="/missing">missing</a> <a href="/plain.txt">plain</a> <a href="/nofollow" rel="nofollow">nf</a>
+<a href="/missing">missing</a> <a href="/moved">moved</a> <a href="/plain.txt">plain</a> <a href="/nofollow" rel="nofollow">nf</a>
 <a href="mailto:x@example.com">mail</a></main>
 <footer>Copyright footer</footer><script>var hidden = 1;</script></body></html>`),
 		"/nav-only":        htmlPage(`<p>Nav target</p>`),
@@ -117,6 +117,10 @@ func TestCrawlWebSite(t *testing.T) {
 			w.Write([]byte("Plain caf\xe9 text."))
 		},
 		"/nofollow": htmlPage(`<p>Should not be crawled.</p>`),
+		"/moved": func(w http.ResponseWriter, base string) {
+			w.Header().Set("Location", "http://localhost:1/away")
+			w.WriteHeader(http.StatusFound)
+		},
 	}
 	srv := newSiteServer(t, clk, pages)
 
@@ -177,7 +181,9 @@ func TestCrawlWebSite(t *testing.T) {
 		u, _ := url.Parse(r.URL)
 		reasons[u.Path] = r.Reason
 	}
-	wantReasons := map[string]string{"/file.pdf": ReasonContentType, "/big": ReasonTooLarge, "/missing": ReasonHTTPStatus}
+	wantReasons := map[string]string{
+		"/file.pdf": ReasonContentType, "/big": ReasonTooLarge, "/missing": ReasonHTTPStatus, "/moved": ReasonFetchError,
+	}
 	if !reflect.DeepEqual(reasons, wantReasons) {
 		t.Errorf("rejected: got %v, want %v", reasons, wantReasons)
 	}
