@@ -14,14 +14,14 @@ var ErrInvalidOptions = errors.New("invalid collect options")
 // connect to a loopback, private, link-local, multicast or cloud metadata
 // address. Loopback is allowed with RemoteSource.AllowLoopback; the others
 // are always refused.
-var ErrAddressRefused = errors.New("address refused")
+var ErrAddressRefused = errors.New("address not allowed")
 
 // ErrUserAgent is returned by Run when an edgar source has no User-Agent
-// with a contact. SEC asks every client of EDGAR to name itself and give an
+// with a contact. SEC requires every client of EDGAR to name itself and give an
 // e-mail address, and blocks clients that do not.
 var ErrUserAgent = errors.New("user agent without contact")
 
-// ErrAPIResponse is returned by Run, wrapped, when a remote API answers with
+// ErrAPIResponse is returned by Run, wrapped, when a remote API returns
 // an error status or a body that does not parse. The message names the URL
 // and the status or the parse error.
 var ErrAPIResponse = errors.New("invalid API response")

@@ -95,7 +95,7 @@ type RemoteSource struct {
 	// (EDGARBaseURL, for the submissions JSON) and courtlistener
 	// (CourtListenerBaseURL). It is required for those kinds.
 	BaseURL string `json:"base_url,omitempty" yaml:"base_url,omitempty"`
-	// ArchiveURL is where edgar fetches filing documents from
+	// ArchiveURL is the host URL that edgar fetches filing documents from
 	// (EDGARArchiveURL). Empty means BaseURL.
 	ArchiveURL string `json:"archive_url,omitempty" yaml:"archive_url,omitempty"`
 	// Query is the PubMed search term (esearch "term") or the CourtListener
@@ -226,7 +226,7 @@ func checkHTTPURL(raw string) error {
 	return nil
 }
 
-// remoteEnv is what one remote source's fetch needs.
+// remoteEnv is the state shared by the fetch of one remote source.
 type remoteEnv struct {
 	src     *Source
 	client  *httpClient
@@ -238,7 +238,7 @@ type remoteEnv struct {
 
 // collectRemote fetches one remote source and passes each document or
 // rejected row to write. A failure of the source as a whole (unreachable
-// API, refused address, invalid API response) is an error; a failure of one
+// API, refused address, invalid API response) is an error. A failure of one
 // document is a rejected row.
 func collectRemote(ctx context.Context, src *Source, opts *Options, extract *extractEnv, logger *slog.Logger,
 	stats map[string]float64, write func(*fileResult) error) error {

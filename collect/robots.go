@@ -1,12 +1,12 @@
 package collect
 
 // robots.txt is parsed and matched as RFC 9309 (Robots Exclusion Protocol,
-// September 2022) specifies: groups start with user-agent lines, a crawler
+// September 2022) specifies. Groups start with user-agent lines. A crawler
 // obeys the groups whose user-agent equals its product token
-// (case-insensitively) or else the "*" groups, rules match the URL's path
-// and query with "*" as any sequence and a final "$" as the end, the longest
-// matching pattern wins, and Allow wins a tie. Crawl-delay is not part of the
-// RFC; it is read as seconds, the way most crawlers that honor it do.
+// (case-insensitively), or else the "*" groups. Rules match the URL's path
+// and query, with "*" as any sequence and a final "$" as the end. The
+// longest matching pattern wins, and Allow wins a tie. Crawl-delay is not
+// part of the RFC, so it is read as seconds, as crawlers that honor it do.
 
 import (
 	"bytes"
@@ -38,8 +38,8 @@ type robotsFile struct {
 	sitemaps []string
 }
 
-// robotsPolicy is what applies to one crawler: the rules of the groups
-// that match its product token, merged.
+// robotsPolicy is the merged rule set of the groups that match one
+// crawler's product token.
 type robotsPolicy struct {
 	rules      []robotsRule
 	crawlDelay time.Duration
@@ -52,7 +52,7 @@ type robotsPolicy struct {
 }
 
 // parseRobots parses a robots.txt body. Lines it does not understand are
-// skipped, as RFC 9309 section 2.2 asks.
+// skipped, as RFC 9309 section 2.2 requires.
 func parseRobots(data []byte) *robotsFile {
 	data = data[:min(len(data), maxRobotsBytes)]
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))

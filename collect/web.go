@@ -340,7 +340,7 @@ func decodeTextBody(resp *response) (mediaType string, body []byte, err error) {
 
 // htmlLinks returns the absolute URLs of the <a> and <area> links of an
 // HTML page, resolved against its <base href> or pageURL, and whether a
-// <meta name="robots"> asks not to index the page or follow its links.
+// <meta name="robots"> forbids indexing the page or following its links.
 // Links marked rel="nofollow" are left out.
 func htmlLinks(data []byte, pageURL *url.URL) (links []string, noindex, nofollow bool) {
 	base := pageURL
