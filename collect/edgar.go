@@ -13,6 +13,7 @@ package collect
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -237,8 +238,8 @@ func (r *edgarRun) filing(ctx context.Context, cik, company string, f edgarFilin
 		strings.ReplaceAll(f.Accession, "-", ""), url.PathEscape(f.PrimaryDocument))
 
 	resp, err := env.client.get(ctx, docURL)
-	if err != nil && ctx.Err() != nil {
-		return err
+	if err != nil && (errors.Is(err, ErrAddressRefused) || ctx.Err() != nil) {
+		return fmt.Errorf("fetching %s: %w", docURL, err)
 	}
 	if rejected, err := env.rejectResponse(docURL, resp, err); rejected || err != nil {
 		return err

@@ -151,6 +151,15 @@ func TestDialLoopbackRefusedByDefault(t *testing.T) {
 	if c.retries != 0 {
 		t.Errorf("refused dial was retried %d times, want 0", c.retries)
 	}
+
+	// A host name is checked after resolution, at dial time.
+	byName := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	if _, err := c.get(context.Background(), byName); !errors.Is(err, ErrAddressRefused) {
+		t.Errorf("get %s without AllowLoopback: got error %v, want ErrAddressRefused", byName, err)
+	}
+	if got := hits.Load(); got != 0 {
+		t.Errorf("server got %d requests, want 0", got)
+	}
 }
 
 func TestRetryAfterSecondsAndDate(t *testing.T) {

@@ -269,7 +269,7 @@ func (c *crawler) visit(ctx context.Context, item crawlItem) error {
 		page = u
 	}
 	links, noindex, nofollow := htmlLinks(body, page)
-	if !nofollow && (c.maxDepth < 0 || item.depth < c.maxDepth) {
+	if !nofollow && item.depth < c.maxDepth {
 		for _, link := range links {
 			if lu, err := url.Parse(link); err == nil && c.onAllowedHost(lu) {
 				c.enqueue(link, item.depth+1)

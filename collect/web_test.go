@@ -239,6 +239,21 @@ func TestCrawlWebMaxDocuments(t *testing.T) {
 	}
 }
 
+func TestCrawlWebNegativeDepthSeedsOnly(t *testing.T) {
+	clk := newFakeClock()
+	pages := map[string]func(http.ResponseWriter, string){
+		"/": htmlPage(`<p>root</p><a href="/a">a</a>`), "/a": htmlPage(`<p>a</p>`),
+	}
+	srv := newSiteServer(t, clk, pages)
+	src := Source{Kind: KindWeb, RemoteSource: RemoteSource{
+		Seeds: []string{srv.URL + "/"}, AllowLoopback: true, MaxDepth: -1, SkipSitemaps: true, RequestsPerSecond: 100,
+	}}
+	_, docs, _ := runRemote(t, clk, src)
+	if len(docs) != 1 || srv.requested("/a") {
+		t.Errorf("got %d documents, /a requested %v; want only the seed", len(docs), srv.requested("/a"))
+	}
+}
+
 func TestCrawlWebRobotsServerErrorDisallowsAll(t *testing.T) {
 	clk := newFakeClock()
 	var robotsHits atomic.Int32
