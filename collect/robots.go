@@ -82,7 +82,7 @@ func parseRobots(data []byte) *robotsFile {
 			continue
 		case "allow", "disallow":
 			if cur != nil && val != "" {
-				cur.rules = append(cur.rules, robotsRule{allow: name == "allow", pattern: normalizeRobotsPath(val)})
+				cur.rules = append(cur.rules, robotsRule{allow: name == "allow", pattern: collapseStars(normalizeRobotsPath(val))})
 			}
 		case "crawl-delay":
 			if secs, err := strconv.ParseFloat(val, 64); cur != nil && err == nil && secs > 0 && secs < 86400 {
@@ -179,6 +179,12 @@ func robotsMatch(pattern, path string) bool {
 		pattern = pattern[:len(pattern)-1]
 	}
 
+	// A pattern with more literal bytes than path cannot match, which
+	// bounds the work of long patterns from hostile files.
+	if len(pattern)-strings.Count(pattern, "*") > len(path) {
+		return false
+	}
+
 	pos := []int{0}
 	for i := 0; i < len(pattern); i++ {
 		c := pattern[i]
@@ -232,6 +238,15 @@ func normalizeRobotsPath(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// collapseStars replaces each run of "*" with one, which matches the same
+// paths. The rule's length for longest-match precedence shrinks with it.
+func collapseStars(s string) string {
+	for strings.Contains(s, "**") {
+		s = strings.ReplaceAll(s, "**", "*")
+	}
+	return s
 }
 
 func isHex(c byte) bool {
