@@ -9,6 +9,7 @@ package config
 
 import (
 	"github.com/adapt-llm/adapt/clean"
+	"github.com/adapt-llm/adapt/collect"
 	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
 )
@@ -43,33 +44,17 @@ type Collect struct {
 	// least 1. Zero means the collect stage's default.
 	ShardRows int `yaml:"shard_rows" json:"shard_rows"`
 
-	// Sources lists where documents come from. The collect stage needs at
-	// least one, from here or from --source.
+	// Sources lists where documents come from, in order. The collect stage
+	// needs at least one, from here or from --source.
 	Sources []Source `yaml:"sources" json:"sources"`
 }
 
-// Source is one place to collect documents from.
-type Source struct {
-	// Kind is the collector: "local" (files under Path). Empty means
-	// "local".
-	Kind string `yaml:"kind" json:"kind"`
-
-	// Path is a file or folder for "local" sources. Required.
-	Path string `yaml:"path" json:"path"`
-
-	// Include lists glob patterns (path.Match syntax, matched against the
-	// path relative to Path, with '/' separators) that a file must match to
-	// be read. Empty means every file.
-	Include []string `yaml:"include" json:"include"`
-
-	// Exclude lists glob patterns, in the same syntax as Include, for files
-	// to skip. It wins over Include.
-	Exclude []string `yaml:"exclude" json:"exclude"`
-
-	// License is the SPDX license identifier written on every document from
-	// this source. Empty means "unknown".
-	License string `yaml:"license" json:"license"`
-}
+// Source is one place to collect documents from: a local file or folder
+// (kind "local", the default) or a remote source ("web", "pubmed", "edgar",
+// "courtlistener"). collect.Source documents every key, its unit and what
+// zero means. Relative local paths are resolved against the config file's
+// folder.
+type Source = collect.Source
 
 // Finetune configures the finetune stage: the base model plus every
 // training setting of finetune.Config, whose field comments give each
@@ -141,10 +126,8 @@ type Report struct {
 	Out string `yaml:"out" json:"out"`
 }
 
-// Source kinds accepted in Source.Kind.
-const (
-	SourceLocal = "local"
-)
+// SourceLocal is the Source.Kind of local files and folders.
+const SourceLocal = collect.KindLocal
 
 // Task set kinds accepted in TaskSet.Kind.
 const (

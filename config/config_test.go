@@ -92,7 +92,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("empty file: got %+v, want %+v", got, want)
 	}
 
-	cfg, err := Parse([]byte("collect:\n  sources:\n    - path: docs\n"), "a.yaml", "/base")
+	cfg, err := Parse([]byte("collect:\n  sources:\n    - path: docs\n    - kind: web\n      seeds: ['http://127.0.0.1:8080/']\n"), "a.yaml", "/base")
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -104,6 +104,7 @@ func TestDefaults(t *testing.T) {
 		{"kind", cfg.Collect.Sources[0].Kind, SourceLocal},
 		{"license", cfg.Collect.Sources[0].License, "unknown"},
 		{"relative path", cfg.Collect.Sources[0].Path, filepath.Join("/base", "docs")},
+		{"remote source kept", cfg.Collect.Sources[1].Seeds, []string{"http://127.0.0.1:8080/"}},
 		{"max steps", cfg.Finetune.MaxSteps, finetune.DefaultConfig().MaxSteps},
 		{"learning rate", cfg.Finetune.LearningRate, finetune.DefaultConfig().LearningRate},
 		{"redact pii", cfg.Clean.RedactPII, clean.DefaultConfig().RedactPII},
@@ -130,6 +131,7 @@ func TestParseInvalid(t *testing.T) {
 		{"negative steps", "finetune:\n  max_steps: -1\n", ErrInvalid, "finetune.max_steps", 2},
 		{"bad kind", "eval:\n  task_sets:\n    - name: x\n      kind: mmlu\n", ErrInvalid, "eval.task_sets[0].kind", 4},
 		{"jsonl without path", "eval:\n  task_sets:\n    - name: g\n      kind: jsonl\n", ErrInvalid, "eval.task_sets[0].path", 3},
+		{"unknown source kind", "collect:\n  sources:\n    - kind: ftp\n      path: /x\n", ErrInvalid, "collect.sources[0].kind", 3},
 		{"source without path", "collect:\n  sources:\n    - kind: local\n", ErrInvalid, "collect.sources[0].path", 3},
 		{"bad glob", "collect:\n  sources:\n    - path: /x\n      exclude: ['[']\n", ErrInvalid, "collect.sources[0].exclude[0]", 4},
 		{"duplicate model", "eval:\n  models:\n    - {name: a, dir: x}\n    - {name: a, dir: y}\n", ErrInvalid, "eval.models[1].name", 4},

@@ -212,7 +212,9 @@ func (c *Config) resolvePaths(baseDir string) {
 	}
 	resolve(&c.Workspace)
 	for i := range c.Collect.Sources {
-		resolve(&c.Collect.Sources[i].Path)
+		if c.Collect.Sources[i].Kind == SourceLocal {
+			resolve(&c.Collect.Sources[i].Path)
+		}
 	}
 	resolve(&c.Finetune.BaseModel)
 	for i := range c.Eval.Models {

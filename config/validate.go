@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/adapt-llm/adapt/clean"
+	"github.com/adapt-llm/adapt/collect"
 	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
 )
@@ -42,8 +43,14 @@ func (c *Collect) validate() error {
 	}
 	for i, s := range c.Sources {
 		key := fmt.Sprintf("collect.sources[%d]", i)
-		if s.Kind != "" && s.Kind != SourceLocal {
-			return invalid(key+".kind", "unsupported source kind %q; supported: %q", s.Kind, SourceLocal)
+		switch s.Kind {
+		case "", SourceLocal:
+		case collect.KindWeb, collect.KindPubMed, collect.KindEDGAR, collect.KindCourtListener:
+			// The collect stage checks the remote settings when it runs.
+			continue
+		default:
+			return invalid(key+".kind", "unsupported source kind %q; use %q, %q, %q, %q or %q",
+				s.Kind, SourceLocal, collect.KindWeb, collect.KindPubMed, collect.KindEDGAR, collect.KindCourtListener)
 		}
 		if s.Path == "" {
 			return invalid(key+".path", "missing; set the file or folder to collect")

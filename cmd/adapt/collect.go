@@ -75,6 +75,9 @@ func (a *adapt) runCollect(ctx context.Context, ws workspace, cfg config.Collect
 		return nil, usageErrorf("no sources: give a PATH, --source or collect.sources in --config")
 	}
 	for _, s := range cfg.Sources {
+		if s.Kind != config.SourceLocal {
+			continue
+		}
 		if err := checkExists(s.Path, "source"); err != nil {
 			return nil, err
 		}
@@ -92,14 +95,12 @@ func (a *adapt) runCollect(ctx context.Context, ws workspace, cfg config.Collect
 // collectStage runs collect.Run. Tests replace it.
 var collectStage = func(ctx context.Context, a *adapt, ws workspace, cfg config.Collect) (*corpus.Manifest, error) {
 	opts := collect.Options{
+		Sources:     cfg.Sources,
 		Domain:      cfg.Domain,
 		OutDir:      ws.collectDir(),
 		ShardRows:   cfg.ShardRows,
 		Logger:      a.log,
 		ToolVersion: version,
-	}
-	for _, s := range cfg.Sources {
-		opts.Sources = append(opts.Sources, collect.Source{Kind: s.Kind, Path: s.Path, Include: s.Include, Exclude: s.Exclude, License: s.License})
 	}
 
 	update, finish := a.progress("collect")

@@ -52,6 +52,9 @@ func preflight(ws workspace, cfg *config.Config) error {
 		return inputErrorf("no sources: set collect.sources in the config")
 	}
 	for _, s := range cfg.Collect.Sources {
+		if s.Kind != config.SourceLocal {
+			continue
+		}
 		if err := checkExists(s.Path, "source"); err != nil {
 			return err
 		}
