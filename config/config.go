@@ -40,8 +40,8 @@ type Collect struct {
 	// and '_'). Empty means "general".
 	Domain string `yaml:"domain" json:"domain"`
 
-	// ShardRows is the number of documents per output Parquet shard, at
-	// least 1. Zero means the collect stage's default.
+	// ShardRows is the maximum number of documents per output Parquet
+	// shard, at least 0. Zero means corpus.DefaultShardRows.
 	ShardRows int `yaml:"shard_rows" json:"shard_rows"`
 
 	// Sources lists where documents come from, in order. The collect stage
@@ -110,8 +110,8 @@ type TaskSet struct {
 	Path string `yaml:"path" json:"path"`
 
 	// ValFraction is the share of the corpus used as the held-out split for
-	// "corpus-heldout", in [0, 1]. Zero means the eval stage's default,
-	// which matches the finetune stage's split.
+	// "corpus-heldout", in [0, 1]. Zero means finetune.val_fraction, so the
+	// split is the one that finetune held out of training.
 	ValFraction float64 `yaml:"val_fraction" json:"val_fraction"`
 
 	// MaxDocs caps how many documents are scored, at least 0. Zero means no
