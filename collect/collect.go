@@ -48,6 +48,15 @@ type Options struct {
 	Progress func(done, total int64)
 	// ToolVersion is recorded in the manifest.
 	ToolVersion string
+	// MinDomainScore is the minimum domain score (term matches per 100
+	// tokens, see DomainScore) a document needs to be kept; documents below
+	// it are rejected as "off_domain". Zero disables the filter. A positive
+	// value requires a Domain with a built-in term list (DomainNames).
+	MinDomainScore float64
+	// Rebuild makes Run extract every local file again instead of reusing
+	// the rows of files that are unchanged since the output in OutDir was
+	// written. False means incremental runs.
+	Rebuild bool
 
 	// clock paces and timestamps remote requests. Nil means the system
 	// clock; tests set a fake one so that no test sleeps.
@@ -71,10 +80,21 @@ type Source struct {
 	// License is the SPDX expression for documents of this source whose text
 	// names no license. Empty means "unknown".
 	License string `json:"license,omitempty" yaml:"license,omitempty"`
+	// TextColumn is the column of Parquet input files read as document text.
+	// Empty means DefaultTextColumn ("text").
+	TextColumn string `json:"text_column,omitempty" yaml:"text_column,omitempty"`
 
 	// RemoteSource holds the settings of the web, pubmed, edgar and
 	// courtlistener kinds (see remote.go).
 	RemoteSource `yaml:",inline"`
+}
+
+// textColumn returns TextColumn or its default.
+func (s *Source) textColumn() string {
+	if s.TextColumn == "" {
+		return DefaultTextColumn
+	}
+	return s.TextColumn
 }
 
 // batchFiles is how many files are extracted in parallel before their
@@ -131,6 +151,9 @@ func validate(opts *Options) error {
 	if opts.ShardRows < 0 {
 		return fmt.Errorf("%w: shard rows %d is negative", ErrInvalidOptions, opts.ShardRows)
 	}
+	if err := checkDomainOptions(opts); err != nil {
+		return err
+	}
 	for i := range opts.Sources {
 		src := &opts.Sources[i]
 		if src.Kind == "" {
@@ -175,7 +198,13 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 		return nil, err
 	}
 
-	env := extractEnv{domain: opts.Domain, collectedAt: start.UTC().Truncate(time.Millisecond)}
+	key := reuseKey(opts)
+	env := extractEnv{
+		domain: opts.Domain, collectedAt: start.UTC().Truncate(time.Millisecond),
+		terms: loadDomainLists()[opts.Domain], minScore: opts.MinDomainScore,
+		previous: loadPrevious(opts.OutDir, key, opts.Rebuild, logger),
+	}
+	changes := make([]string, len(tasks))
 	var counts corpus.Counts
 	reasons := map[string]int64{}
 	var bytesIn int64
@@ -206,6 +235,7 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 
 	// Extract in parallel batches and write each batch in walk order.
 	results := make([]fileResult, batchFiles)
+	workers := make([]worker, runtime.GOMAXPROCS(0))
 	for lo := 0; lo < len(tasks); lo += batchFiles {
 		if err := ctx.Err(); err != nil {
 			docs.Abort()
@@ -213,9 +243,10 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 			return nil, fmt.Errorf("collect cancelled after %d of %d files: %w", lo, len(tasks), err)
 		}
 		batch := tasks[lo:min(lo+batchFiles, len(tasks))]
-		extractBatch(batch, results, &env)
+		extractBatch(batch, results, &env, workers)
 
 		for i := range batch {
+			changes[lo+i] = results[i].change
 			if err := write(&results[i]); err != nil {
 				return nil, err
 			}
@@ -228,12 +259,17 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 
 	// Fetch the remote sources, in order, after the local files.
 	remoteStats := map[string]float64{}
+	var remoteScorer domainScorer
+	scoreAndWrite := func(res *fileResult) error {
+		scoreResult(res, &env, &remoteScorer)
+		return write(res)
+	}
 	for i := range opts.Sources {
 		src := &opts.Sources[i]
 		if src.Kind == KindLocal {
 			continue
 		}
-		if err := collectRemote(ctx, src, opts, &env, logger, remoteStats, write); err != nil {
+		if err := collectRemote(ctx, src, opts, &env, logger, remoteStats, scoreAndWrite); err != nil {
 			docs.Abort()
 			rejected.Abort()
 			return nil, err
@@ -253,6 +289,10 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 	if err := counts.Check(); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
+	changeSummary := changeList(tasks, changes, env.previous)
+	if err := writeChanges(dir, changeSummary); err != nil {
+		return nil, err
+	}
 	seconds := time.Since(start).Seconds()
 	m := &corpus.Manifest{
 		SchemaVersion: corpus.SchemaVersion,
@@ -261,6 +301,7 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 		CreatedAt:     start.UTC(),
 		Config: map[string]any{
 			"sources": opts.Sources, "domain": opts.Domain, "shard_rows": opts.ShardRows,
+			"min_domain_score": opts.MinDomainScore, "reuse_key": key,
 		},
 		Shards:     shards,
 		Rejected:   rejectedInfo,
@@ -270,6 +311,11 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 			"bytes_in": float64(bytesIn),
 			"files":    float64(len(tasks)),
 			"seconds":  seconds,
+			// Local files compared with the previous output (see Changes).
+			"files_new":       float64(changeSummary.New.Count),
+			"files_changed":   float64(changeSummary.Changed.Count),
+			"files_unchanged": float64(changeSummary.Unchanged.Count),
+			"files_gone":      float64(changeSummary.Gone.Count),
 		},
 	}
 	for name, value := range remoteStats {
@@ -282,13 +328,13 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 }
 
 // extractBatch extracts the files of batch into results[:len(batch)] using
-// one goroutine per CPU.
-func extractBatch(batch []fileTask, results []fileResult, env *extractEnv) {
-	workers := min(runtime.GOMAXPROCS(0), len(batch))
+// one goroutine per element of workers, at most one per file.
+func extractBatch(batch []fileTask, results []fileResult, env *extractEnv, workers []worker) {
 	var next int
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for range workers {
+	for k := range workers[:min(len(workers), len(batch))] {
+		w := &workers[k]
 		wg.Go(func() {
 			for {
 				mu.Lock()
@@ -298,7 +344,7 @@ func extractBatch(batch []fileTask, results []fileResult, env *extractEnv) {
 				if i >= len(batch) {
 					return
 				}
-				results[i] = extractFile(&batch[i], env)
+				results[i] = extractFile(&batch[i], env, w)
 			}
 		})
 	}
