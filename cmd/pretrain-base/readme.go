@@ -28,7 +28,7 @@ func renderReadme(r report) string {
 	p("")
 	p("## Tokenizer")
 	p("")
-	p("Byte-level BPE (GPT-2 pre-tokenization), vocabulary %d with `<|endoftext|>` as the end-of-text special token, trained by adapt's tokenizer package on %s of the training text in %.0f s.", r.ModelConfig.VocabSize, mib(r.TokenizerBytes), r.TokenizerSeconds)
+	p("Byte-level BPE (GPT-2 pre-tokenization), vocabulary %d with `<|endoftext|>` as the end-of-text special token, trained by adapt's tokenizer package on %s of the training text in %.1f s.", r.ModelConfig.VocabSize, mib(r.TokenizerBytes), r.TokenizerSeconds)
 	p("")
 	p("## Training")
 	p("")
@@ -36,9 +36,12 @@ func renderReadme(r report) string {
 	p("- Trainer: adapt's finetune.Train on the pure-Go CPU engine. AdamW (betas 0.9/0.95, eps 1e-8, weight decay %.2g on 2-D weights), peak learning rate %.3g, %d warm-up steps, cosine decay to %.2g of peak, gradient clipping at global norm %.1f.",
 		c.WeightDecay, c.LearningRate, c.WarmupSteps, c.MinLRRatio, c.GradClip)
 	p("- Batches: %d sequences of %d tokens per step (%d tokens).", c.BatchSize, c.SeqLen, c.BatchSize*c.SeqLen)
-	if r.SecondsPerStep > 0 {
-		p("- Steps: %d run. The plan was %d steps, 1.5 times what fit the time budget at the %.2f s per step of 4 timed steps; the trainer then cut the count to what fit at the measured mean step time, so the cosine schedule reached its minimum.", r.Steps, r.PlannedSteps, r.SecondsPerStep)
-	} else {
+	switch {
+	case r.SecondsPerStep > 0 && r.Steps < r.PlannedSteps:
+		p("- Steps: %d run. The plan was %d steps, 1.5 times what fit the time budget at the %.2f s per step of 4 timed steps. The trainer then cut the count to what fit at the measured mean step time, so the cosine schedule reached its minimum.", r.Steps, r.PlannedSteps, r.SecondsPerStep)
+	case r.SecondsPerStep > 0:
+		p("- Steps: all %d planned steps ran. The plan was 1.5 times what fit the time budget at the %.2f s per step of 4 timed steps, and later steps ran faster, so training ended before the budget.", r.Steps, r.SecondsPerStep)
+	default:
 		p("- Steps: %d planned, %d run.", r.PlannedSteps, r.Steps)
 	}
 	if r.StoppedAt > 0 {
