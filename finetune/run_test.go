@@ -165,7 +165,8 @@ func TestRunResumeMatchesUninterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Interrupt after step 7, so the run resumes from the step-5 checkpoint.
+	// Interrupt after step 7, so the run resumes from the checkpoint written
+	// on interruption.
 	resumed := filepath.Join(root, "resumed")
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err := Run(ctx, Options{DataDir: data, BaseModel: base, OutDir: resumed, Config: cfg, Progress: func(step, _ int) {

@@ -99,8 +99,9 @@ func TotalSteps(cfg Config, n int) int {
 //
 // Sequences are visited in a per-epoch order that depends only on Seed and
 // the epoch, so the data position is a function of the step and needs no
-// state of its own. Train returns ctx.Err() (wrapped) when ctx is cancelled
-// between steps; the last checkpoint stays on disk.
+// state of its own. When ctx is cancelled, Train finishes the current step,
+// writes a checkpoint of it (if checkpoints are on and none exists for that
+// step) and returns ctx.Err(), wrapped.
 func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error) {
 	cfg := opts.Config.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -140,13 +141,21 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 	start := time.Now()
 	elapsedBefore := res.Elapsed
 	firstStep := opt.Step()
+	lastCheckpoint := firstStep
 	for step := firstStep; step < total; step++ {
 		if !opts.StopAt.IsZero() && step-firstStep >= minTimedSteps {
 			total = fitSteps(step-firstStep, res.PlannedSteps, step, time.Since(start), time.Until(opts.StopAt))
 			res.Steps = total
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("training stopped at step %d of %d: %w", step, total, err)
+			if step > lastCheckpoint && opts.CheckpointDir != "" && cfg.CheckpointEvery > 0 {
+				state := checkpointState{Step: step, Fingerprint: opts.Fingerprint, Train: res.Train, Val: res.Val, ElapsedSeconds: res.Elapsed.Seconds()}
+				if err := saveCheckpoint(opts.CheckpointDir, state, opts.Params, opt, cfg.KeepCheckpoints); err != nil {
+					return nil, err
+				}
+				logger.Info("wrote checkpoint on interruption", "dir", opts.CheckpointDir, "step", step)
+			}
+			return nil, fmt.Errorf("training stopped after step %d of %d: %w", step, total, err)
 		}
 
 		// Accumulate the mean gradient of GradAccum micro-batches.
@@ -191,6 +200,7 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 				return nil, err
 			}
 			logger.Info("wrote checkpoint", "dir", opts.CheckpointDir, "step", done)
+			lastCheckpoint = done
 		}
 		if opts.Progress != nil {
 			opts.Progress(done, total)

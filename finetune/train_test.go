@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -143,7 +145,8 @@ func TestTrainResumeMatchesUninterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Interrupt after step 7: the newest checkpoint is step 6.
+	// Interrupt after step 7: checkpoints at step 6 (periodic) and 7
+	// (written on interruption).
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	first := newBigramModel(8)
@@ -160,7 +163,7 @@ func TestTrainResumeMatchesUninterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []int{3, 6}; !slices.Equal(steps, want) {
+	if want := []int{6, 7}; !slices.Equal(steps, want) {
 		t.Fatalf("checkpoints after interruption: got %v, want %v", steps, want)
 	}
 
@@ -169,8 +172,8 @@ func TestTrainResumeMatchesUninterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gotRes.ResumedFrom != 6 {
-		t.Errorf("ResumedFrom: got %d, want 6", gotRes.ResumedFrom)
+	if gotRes.ResumedFrom != 7 {
+		t.Errorf("ResumedFrom: got %d, want 7", gotRes.ResumedFrom)
 	}
 	// Exact equality: the resumed run repeats the same float32 operations.
 	if !slices.Equal(resumed.table.Data, whole.table.Data) || !slices.Equal(resumed.bias.Data, whole.bias.Data) {
@@ -181,6 +184,42 @@ func TestTrainResumeMatchesUninterrupted(t *testing.T) {
 	}
 	if !slices.Equal(gotRes.Val, wantRes.Val) {
 		t.Errorf("validation curve after resume:\n got %v\nwant %v", gotRes.Val, wantRes.Val)
+	}
+}
+
+func TestTrainResumeFromPeriodicCheckpoint(t *testing.T) {
+	// A killed process writes no checkpoint on the way out, so the run must
+	// continue from the last periodic one (step 6 of 12).
+	cfg := tinyConfig()
+	train := syntheticPacked(8, 40)
+	whole := newBigramModel(8)
+	if _, err := Train(context.Background(), whole, TrainOptions{Config: cfg, Params: whole.params(), Train: train}); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	first := newBigramModel(8)
+	Train(ctx, first, TrainOptions{Config: cfg, Params: first.params(), Train: train, CheckpointDir: dir, Fingerprint: "fp",
+		Progress: func(step, _ int) {
+			if step == 7 {
+				cancel()
+			}
+		}})
+	if err := os.RemoveAll(filepath.Join(dir, "step-00000007")); err != nil {
+		t.Fatal(err)
+	}
+
+	resumed := newBigramModel(8)
+	res, err := Train(context.Background(), resumed, TrainOptions{Config: cfg, Params: resumed.params(), Train: train, CheckpointDir: dir, Fingerprint: "fp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ResumedFrom != 6 {
+		t.Errorf("ResumedFrom: got %d, want 6", res.ResumedFrom)
+	}
+	if !slices.Equal(resumed.table.Data, whole.table.Data) || !slices.Equal(resumed.bias.Data, whole.bias.Data) {
+		t.Errorf("weights after resume differ from the uninterrupted run")
 	}
 }
 
