@@ -19,8 +19,8 @@ import (
 type ModelRef struct {
 	// Name is the short name used in result files ("base", "tuned").
 	Name string `yaml:"name" json:"name"`
-	// Dir is a Hugging Face GPT-2 folder with config.json,
-	// model.safetensors and tokenizer.json.
+	// Dir is a Hugging Face folder with config.json, model.safetensors and
+	// tokenizer.json, of an architecture model.Load reads.
 	Dir string `yaml:"dir" json:"dir"`
 }
 
@@ -114,7 +114,7 @@ func Run(ctx context.Context, opts Options) ([]*Result, error) {
 					return nil, fmt.Errorf("eval stopped: %w", err)
 				}
 				ids := scorer.encode(doc.Text, cfg.PrependEOT)
-				_, nll, n := StridedNLLBatched(ids, maxLength, stride, windowBatch, scorer.gpt.Forward)
+				_, nll, n := StridedNLLBatched(ids, maxLength, stride, windowBatch, scorer.lm.Forward)
 				if n > 0 {
 					res.Examples = append(res.Examples, Example{ID: doc.ID, Tokens: n, NLL: nll})
 				}
@@ -179,7 +179,7 @@ func checkNames(opts Options) error {
 
 // scorer is a loaded model with its tokenizer.
 type scorer struct {
-	gpt        *model.GPT2
+	lm         model.CausalLM
 	tok        *tokenizer.Tokenizer
 	eot        int32
 	hasEOT     bool
@@ -188,8 +188,7 @@ type scorer struct {
 
 func loadScorer(ref ModelRef) (*scorer, error) {
 	var cfg struct {
-		NPositions int  `json:"n_positions"`
-		EOSTokenID *int `json:"eos_token_id"`
+		EOSTokenID json.RawMessage `json:"eos_token_id"`
 	}
 	path := filepath.Join(ref.Dir, "config.json")
 	data, err := os.ReadFile(path)
@@ -203,13 +202,13 @@ func loadScorer(ref ModelRef) (*scorer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: model %s: %w", ErrBadModel, ref.Name, err)
 	}
-	gpt, err := model.LoadGPT2(ref.Dir)
+	lm, err := model.Load(ref.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: model %s: %w", ErrBadModel, ref.Name, err)
 	}
-	s := &scorer{gpt: gpt, tok: tok, nPositions: cfg.NPositions}
-	if cfg.EOSTokenID != nil {
-		s.eot, s.hasEOT = int32(*cfg.EOSTokenID), true
+	s := &scorer{lm: lm, tok: tok, nPositions: lm.MaxPositions()}
+	if id, ok := finetune.EOSTokenID(cfg.EOSTokenID); ok {
+		s.eot, s.hasEOT = id, true
 	} else {
 		s.eot, s.hasEOT = tok.TokenToID("<|endoftext|>")
 	}

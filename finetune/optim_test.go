@@ -168,3 +168,27 @@ func TestFitSteps(t *testing.T) {
 		})
 	}
 }
+
+func TestEOSTokenID(t *testing.T) {
+	cases := []struct {
+		name   string
+		raw    string
+		want   int32
+		wantOK bool
+	}{
+		{"number", "50256", 50256, true},
+		{"list", "[128001, 128009]", 128001, true},
+		{"null", "null", 0, false},
+		{"absent", "", 0, false},
+		{"empty list", "[]", 0, false},
+		{"string", `"</s>"`, 0, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := EOSTokenID([]byte(tc.raw))
+			if got != tc.want || ok != tc.wantOK {
+				t.Errorf("EOSTokenID(%s): got %d, %v, want %d, %v", tc.raw, got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}

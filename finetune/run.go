@@ -23,8 +23,9 @@ type Options struct {
 	// DataDir is the clean stage's output folder (<ws>/clean) with the
 	// document shards.
 	DataDir string
-	// BaseModel is a Hugging Face GPT-2 folder with config.json,
-	// model.safetensors and tokenizer.json.
+	// BaseModel is a Hugging Face folder with config.json,
+	// model.safetensors and tokenizer.json, of an architecture model.Load
+	// reads (GPT-2, Llama, Mistral, Qwen2).
 	BaseModel string
 	// OutDir is the stage's output folder (<ws>/finetune).
 	OutDir string
@@ -75,16 +76,17 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	gpt, err := model.LoadGPT2(opts.BaseModel)
+	lm, err := model.Load(opts.BaseModel)
 	if err != nil {
 		return nil, fmt.Errorf("%w: loading %s: %w", ErrBadBaseModel, opts.BaseModel, err)
 	}
+	positions := lm.MaxPositions()
 	if cfg.SeqLen == 0 {
-		cfg.SeqLen = base.NPositions
+		cfg.SeqLen = positions
 	}
-	if cfg.SeqLen > base.NPositions {
-		return nil, fmt.Errorf("%w: seq_len is %d, but the base model has %d positions (n_positions in %s)",
-			ErrInvalidConfig, cfg.SeqLen, base.NPositions, filepath.Join(opts.BaseModel, "config.json"))
+	if cfg.SeqLen > positions {
+		return nil, fmt.Errorf("%w: seq_len is %d, but the base model has %d positions (%s)",
+			ErrInvalidConfig, cfg.SeqLen, positions, filepath.Join(opts.BaseModel, "config.json"))
 	}
 
 	// Read, split, tokenize and pack the documents.
@@ -105,8 +107,8 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 
 	// Train.
 	started := time.Now().UTC()
-	params := ParamTensors(gpt.Parameters())
-	res, err := Train(ctx, gpt, TrainOptions{
+	params := ParamTensors(lm.Parameters())
+	res, err := Train(ctx, lm, TrainOptions{
 		Config:        cfg,
 		Params:        params,
 		Train:         train,
@@ -123,10 +125,10 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 	// Export the model and the metrics.
 	modelDir := filepath.Join(opts.OutDir, ModelDirName)
 	err = SaveModelFolder(modelDir, func(dir string) error {
-		if err := gpt.Save(dir); err != nil {
+		if err := lm.Save(dir); err != nil {
 			return err
 		}
-		return copyTokenizerFiles(opts.BaseModel, dir, tok, eot, base.NPositions)
+		return copyTokenizerFiles(opts.BaseModel, dir, tok, eot, positions)
 	})
 	if err != nil {
 		return nil, err
@@ -161,18 +163,18 @@ func ParamTensors(params []*model.Param) []Tensor {
 	return out
 }
 
-// baseConfig holds the fields of a GPT-2 config.json that Run reads.
+// baseConfig holds the fields of a Hugging Face config.json that Run
+// reads itself; model.Load reads the rest.
 type baseConfig struct {
-	ModelType  string `json:"model_type"`
-	NPositions int    `json:"n_positions"`
-	EOSTokenID *int   `json:"eos_token_id"`
+	// EOSTokenID is an id, a list of ids (Llama 3) or absent.
+	EOSTokenID json.RawMessage `json:"eos_token_id"`
 }
 
 func readBaseConfig(dir string) (*baseConfig, error) {
 	path := filepath.Join(dir, "config.json")
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s not found; the base model must be a Hugging Face GPT-2 folder with config.json, model.safetensors and tokenizer.json",
+		return nil, fmt.Errorf("%w: %s not found; the base model must be a Hugging Face folder with config.json, model.safetensors and tokenizer.json",
 			ErrBadBaseModel, path)
 	}
 	if err != nil {
@@ -182,13 +184,22 @@ func readBaseConfig(dir string) (*baseConfig, error) {
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		return nil, fmt.Errorf("%w: parsing %s: %w", ErrBadBaseModel, path, err)
 	}
-	if cfg.ModelType != "gpt2" {
-		return nil, fmt.Errorf("%w: %s has model_type %q; the trainer supports \"gpt2\"", ErrBadBaseModel, path, cfg.ModelType)
-	}
-	if cfg.NPositions <= 0 {
-		return nil, fmt.Errorf("%w: %s has n_positions %d, must be positive", ErrBadBaseModel, path, cfg.NPositions)
-	}
 	return &cfg, nil
+}
+
+// EOSTokenID returns the end-of-sequence id that a Hugging Face config.json
+// value of eos_token_id names: the number itself, or the first of a list.
+// ok is false when raw is absent, null or neither form.
+func EOSTokenID(raw json.RawMessage) (id int32, ok bool) {
+	var one int32
+	if err := json.Unmarshal(raw, &one); err == nil && len(raw) > 0 && string(raw) != "null" {
+		return one, true
+	}
+	var list []int32
+	if err := json.Unmarshal(raw, &list); err == nil && len(list) > 0 {
+		return list[0], true
+	}
+	return 0, false
 }
 
 // DocumentEncoding is the tokenizer setting training and eval use for a
@@ -203,8 +214,8 @@ const endOfTextToken = "<|endoftext|>"
 // endOfTextID returns the id of the token placed between packed documents:
 // eos_token_id from config.json, else the id of "<|endoftext|>".
 func endOfTextID(cfg *baseConfig, tok *tokenizer.Tokenizer) (int32, error) {
-	if cfg.EOSTokenID != nil {
-		return int32(*cfg.EOSTokenID), nil
+	if id, ok := EOSTokenID(cfg.EOSTokenID); ok {
+		return id, nil
 	}
 	if id, ok := tok.TokenToID(endOfTextToken); ok {
 		return id, nil
