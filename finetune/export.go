@@ -55,6 +55,8 @@ func copyTokenizerFiles(baseDir, dir string, tok *tokenizer.Tokenizer, eot int32
 			return fmt.Errorf("copying %s: %w", name, err)
 		}
 	}
+	// NOTE: a base folder without tokenizer_config.json gets a GPT-2 style
+	// one (GPT2Tokenizer), which is wrong for Llama-family tokenizers.
 	eotText := endOfTextToken
 	if text, ok := tok.IDToToken(eot); ok {
 		eotText = text

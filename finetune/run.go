@@ -191,9 +191,9 @@ func readBaseConfig(dir string) (*baseConfig, error) {
 // value of eos_token_id names: the number itself, or the first of a list.
 // ok is false when raw is absent, null or neither form.
 func EOSTokenID(raw json.RawMessage) (id int32, ok bool) {
-	var one int32
-	if err := json.Unmarshal(raw, &one); err == nil && len(raw) > 0 && string(raw) != "null" {
-		return one, true
+	var single int32
+	if err := json.Unmarshal(raw, &single); err == nil && len(raw) > 0 && string(raw) != "null" {
+		return single, true
 	}
 	var list []int32
 	if err := json.Unmarshal(raw, &list); err == nil && len(list) > 0 {
