@@ -2,10 +2,10 @@ package model
 
 // The Llama family follows Hugging Face transformers v4.45
 // (modeling_llama.py LlamaForCausalLM, modeling_mistral.py,
-// modeling_qwen2.py): token embeddings without positions, pre-norm blocks
-// with RMSNorm, rotate-half RoPE on q and k, grouped-query causal attention
-// and a SwiGLU MLP, a final RMSNorm and an lm_head that may be tied to the
-// embeddings. Shapes use C = hidden_size, I = intermediate_size, NH and NKV
+// modeling_qwen2.py). Token embeddings carry no positions. Each pre-norm
+// block has RMSNorm, rotate-half RoPE on q and k, grouped-query causal
+// attention and a SwiGLU MLP. A final RMSNorm feeds an lm_head that may be
+// tied to the embeddings. Shapes use C = hidden_size, I = intermediate_size, NH and NKV
 // query and key/value heads of HS channels, and L = (NH+2*NKV)*HS, the width
 // of the stacked q/k/v projection.
 
@@ -153,11 +153,11 @@ func newLlama(cfg LlamaConfig) *Llama {
 	return m
 }
 
-// Parameters returns every parameter in a fixed order:
-// model.embed_tokens, then for each layer input_layernorm, q_proj, k_proj
+// Parameters returns every parameter in a fixed order. model.embed_tokens
+// comes first. Each layer follows with input_layernorm, the q_proj, k_proj
 // and v_proj weights, their biases when present, o_proj (weight, bias),
-// post_attention_layernorm, gate_proj, up_proj, down_proj; then model.norm
-// and lm_head unless it is tied to the embeddings.
+// post_attention_layernorm, gate_proj, up_proj and down_proj. model.norm
+// and, unless tied to the embeddings, lm_head come last.
 func (m *Llama) Parameters() []*Param {
 	return m.params
 }

@@ -46,7 +46,7 @@ type LlamaConfig struct {
 	HiddenAct string `json:"hidden_act,omitempty"`
 	// AttentionBias adds biases to q_proj, k_proj, v_proj and o_proj
 	// (Llama). Qwen2 always has q/k/v biases and never an o_proj bias,
-	// whatever this field says.
+	// whatever this field is set to.
 	AttentionBias bool `json:"attention_bias,omitempty"`
 	// MLPBias must be false: biased MLP projections are not implemented.
 	MLPBias bool `json:"mlp_bias,omitempty"`
@@ -162,9 +162,9 @@ func (c LlamaConfig) tokenIDs(key string) []int {
 	if !ok {
 		return nil
 	}
-	var one int
-	if json.Unmarshal(raw, &one) == nil && string(raw) != "null" {
-		return []int{one}
+	var single int
+	if json.Unmarshal(raw, &single) == nil && string(raw) != "null" {
+		return []int{single}
 	}
 	var many []int
 	if json.Unmarshal(raw, &many) == nil {

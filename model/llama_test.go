@@ -32,6 +32,7 @@ func loadModelGoldens(t *testing.T, name string) *goldens {
 		t.Fatal(err)
 	}
 	g.B, g.T = idsT.Shape[0], idsT.Shape[1]
+
 	for i, id := range ids {
 		g.ids = append(g.ids, int32(id))
 		// Next-token targets; the last position of each row is not scored.
@@ -41,6 +42,7 @@ func loadModelGoldens(t *testing.T, name string) *goldens {
 			g.targets = append(g.targets, int32(ids[i+1]))
 		}
 	}
+
 	data, err := os.ReadFile(filepath.Join(g.dir, "goldens.json"))
 	if err != nil {
 		t.Fatal(err)

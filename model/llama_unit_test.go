@@ -213,6 +213,8 @@ func TestLoadLlamaHalfPrecision(t *testing.T) {
 	if err := m.Save(dir); err != nil {
 		t.Fatal(err)
 	}
+
+	// Rewrite the weights: norms as F16, everything else as BF16.
 	var tensors []safetensors.Tensor
 	for _, p := range m.Parameters() {
 		st := safetensors.FromFloat32(p.Name, p.Shape, p.Data)
@@ -230,6 +232,7 @@ func TestLoadLlamaHalfPrecision(t *testing.T) {
 	if err := safetensors.Write(filepath.Join(dir, "model.safetensors"), tensors, nil); err != nil {
 		t.Fatal(err)
 	}
+
 	back, err := LoadLlama(dir)
 	if err != nil {
 		t.Fatal(err)
