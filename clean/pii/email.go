@@ -41,7 +41,17 @@ const (
 func findEmails(text string, lo, hi int) []Match {
 	var matches []Match
 	for _, loc := range emailRE.FindAllStringIndex(text[lo:hi], -1) {
-		matches = append(matches, Match{Type: TypeEmail, Start: lo + loc[0], End: lo + loc[1]})
+		start, end := lo+loc[0], lo+loc[1]
+
+		// In "ssh://jane@host" the slashes belong to the URL, not to the
+		// local part, although '/' is an atext character.
+		for start > 0 && text[start-1] == ':' && text[start] == '/' {
+			start++
+			for text[start] == '/' {
+				start++
+			}
+		}
+		matches = append(matches, Match{Type: TypeEmail, Start: start, End: end})
 	}
 	return matches
 }

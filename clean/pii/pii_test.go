@@ -110,12 +110,38 @@ func TestFindOverlapsResolveToOneSpan(t *testing.T) {
 	}
 }
 
-func TestResolveOverlapsMergesSpans(t *testing.T) {
-	in := []Match{{TypePhone, 10, 20}, {TypeEmail, 5, 12}, {TypeEmail, 30, 40}, {TypePhone, 5, 8}}
-	got := resolveOverlaps(in)
-	want := []Match{{TypeEmail, 5, 20}, {TypeEmail, 30, 40}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("resolveOverlaps = %+v, want %+v", got, want)
+func TestResolveOverlapsByPrecedence(t *testing.T) {
+	cases := []struct {
+		name string
+		in   []Match
+		want []Match
+	}{
+		{"higher type wins over longer",
+			[]Match{{TypePhone, 0, 20}, {TypeCNID, 2, 20}},
+			[]Match{{TypeCNID, 2, 20}}},
+		{"longer wins within a type",
+			[]Match{{TypePhone, 10, 14}, {TypePhone, 8, 20}},
+			[]Match{{TypePhone, 8, 20}}},
+		{"earlier wins on equal length",
+			[]Match{{TypePhone, 12, 22}, {TypePhone, 10, 20}},
+			[]Match{{TypePhone, 10, 20}}},
+		{"URL credentials beat e-mail",
+			[]Match{{TypeEmail, 12, 30}, {TypeURLCredentials, 8, 20}},
+			[]Match{{TypeURLCredentials, 8, 20}}},
+		{"disjoint matches kept and sorted",
+			[]Match{{TypeEmail, 30, 40}, {TypePhone, 10, 20}, {TypeEmail, 5, 8}},
+			[]Match{{TypeEmail, 5, 8}, {TypePhone, 10, 20}, {TypeEmail, 30, 40}}},
+		{"touching matches do not overlap",
+			[]Match{{TypeIP, 5, 10}, {TypeDOB, 10, 15}},
+			[]Match{{TypeIP, 5, 10}, {TypeDOB, 10, 15}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := resolveOverlaps(tc.in)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("resolveOverlaps = %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }
 
@@ -224,6 +250,11 @@ func FuzzRedact(f *testing.F) {
 		"joe [at] example [dot] org",
 		"(((617))) 253--1000 +++1",
 		"\xff\xfe@\x00x.com",
+		"card 4111 1111 1111 1111, IBAN GB82 WEST 1234 5698 7654 32",
+		"SSN 078-05-1120, born on 12 March 1980, host 203.0.113.7",
+		"https://bob:s3cret@example.com/ 2001:db8::1",
+		"出生日期：1980年3月12日，身份证11010519491231002X，手机 138 1234 5678",
+		"DOB: 1980-03-12 +86 13812345678 ::ffff:203.0.113.9",
 	}
 	for _, s := range seeds {
 		f.Add(s)
