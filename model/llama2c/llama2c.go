@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/adapt-llm/adapt/model"
 	"github.com/adapt-llm/adapt/model/gguf"
 )
 
@@ -198,4 +199,19 @@ func (r *reader) floats(n int) []float32 {
 	}
 	r.off += 4 * n
 	return out
+}
+
+// LoadLlama reads the checkpoint at path and returns it as a model.Llama
+// with q/k weights in the rotate-half layout, RMSNorm epsilon 1e-5 and
+// RoPE base 10000, as run.c uses.
+func LoadLlama(path string) (*model.Llama, error) {
+	ck, err := ReadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := gguf.NewLlama(ck.Config.Params(), ck.Tensors)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
 }
