@@ -58,7 +58,9 @@ func (m *Llama) prepare(B, T int) *llamaActivations {
 	}
 
 	// NOTE: only one (B,T) is cached, so alternating sizes (training batches
-	// and Greedy) reallocates on each switch.
+	// and Greedy) reallocates on each switch. Each layer also keeps its
+	// attention probabilities, 4*B*NH*T*T bytes, which dominates memory at
+	// long T (512 MiB per layer for NH 32 and T 2048).
 	cfg := m.Config
 	N, C, V, I := B*T, cfg.HiddenSize, cfg.VocabSize, cfg.IntermediateSize
 	NH, NKV, HS := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDim
