@@ -55,8 +55,9 @@ type Vocab struct {
 	// for "llama": SentencePiece encodes "Hi" as if it were " Hi".
 	AddSpacePrefix bool
 
-	ids  map[string]int32
-	once sync.Once
+	ids     map[string]int32
+	idsOnce sync.Once
+	once    sync.Once
 	tok  *tokenizer.Tokenizer
 	err  error
 }
@@ -115,11 +116,14 @@ func (f *File) Vocab() (*Vocab, error) {
 		b, _ := x.(bool)
 		v.AddSpacePrefix = b
 	}
-	v.init()
 	return v, nil
 }
 
-func (v *Vocab) init() {
+// init builds the token-to-id index once, so that a Vocab built as a
+// literal (as package llama2c does) is safe for concurrent Encode calls.
+func (v *Vocab) init() { v.idsOnce.Do(v.buildIndex) }
+
+func (v *Vocab) buildIndex() {
 	v.ids = make(map[string]int32, len(v.Tokens))
 	for i, t := range v.Tokens {
 		if _, dup := v.ids[t]; !dup {
@@ -137,9 +141,7 @@ func (v *Vocab) tokenType(id int32) int32 {
 
 // TokenID returns the id of the token text tok.
 func (v *Vocab) TokenID(tok string) (int32, bool) {
-	if v.ids == nil {
-		v.init()
-	}
+	v.init()
 	id, ok := v.ids[tok]
 	return id, ok
 }
@@ -173,9 +175,7 @@ func (v *Vocab) encodeSPM(ids []int32, text string) []int32 {
 	if text == "" {
 		return ids
 	}
-	if v.ids == nil {
-		v.init()
-	}
+	v.init()
 	if v.AddSpacePrefix {
 		text = " " + text
 	}
