@@ -58,8 +58,8 @@ type Vocab struct {
 	ids     map[string]int32
 	idsOnce sync.Once
 	once    sync.Once
-	tok  *tokenizer.Tokenizer
-	err  error
+	tok     *tokenizer.Tokenizer
+	err     error
 }
 
 // Vocab reads the tokenizer metadata. It returns an error wrapping
