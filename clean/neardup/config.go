@@ -8,8 +8,7 @@ import (
 // Defaults that Config applies to its zero fields.
 const (
 	// DefaultThreshold is the target Jaccard similarity of shingle sets
-	// above which two documents count as near-duplicates. 0.8 is the value
-	// that the BigCode near-deduplication of The Stack and text-dedup use.
+	// from which two documents count as near-duplicates.
 	DefaultThreshold = 0.8
 	// DefaultNumPerm is the number of MinHash permutations. With 128 the
 	// standard deviation of a Jaccard estimate is at most 0.5/sqrt(128),

@@ -2,9 +2,9 @@ package neardup
 
 import "slices"
 
-// Index finds near-duplicates in one streaming pass: each added document is
-// compared with the documents kept before it, and it is a near-duplicate
-// when one of them shares an LSH bucket and (unless Config.SkipVerify)
+// Index finds near-duplicates in one streaming pass. Each added document is
+// compared with the documents kept before it. It is a near-duplicate when
+// one of them shares an LSH bucket with it and, unless Config.SkipVerify,
 // reaches the threshold. Only kept documents enter the index, so its memory
 // is one signature per kept document plus its bucket entries.
 //

@@ -8,7 +8,7 @@
 // probability equal to the Jaccard similarity of the two shingle sets, so the
 // fraction of equal positions estimates it. The h_i are the universal family
 // h_i(x) = (a_i*x + b_i) mod p with the Mersenne prime p = 2^61-1 (Carter and
-// Wegman 1979), as datasketch's MinHash uses with p = 2^61-1 too.
+// Wegman 1979).
 //
 // Candidate pairs come from LSH banding (J. Leskovec, A. Rajaraman,
 // J. D. Ullman, "Mining of Massive Datasets", 3rd ed., chapter 3.4): the

@@ -101,10 +101,10 @@ func TestMulAddMod61MatchesBigInt(t *testing.T) {
 // Jaccard similarities of random sets. Under min-wise independence the
 // number of agreeing positions is Binomial(k, J), so the estimate has
 // standard deviation sigma = sqrt(J(1-J)/k). Each estimate must fall within
-// 4.5 sigma (two-sided probability about 7e-6 per pair), and the mean error
-// over a case's trials within 4.5 sigma/sqrt(trials), which also catches a
-// bias of the (a*x+b) mod p family, which is only approximately min-wise
-// independent.
+// 4.5 sigma (two-sided probability about 7e-6 per pair). The mean error over
+// a case's trials must fall within 4.5 sigma/sqrt(trials), which catches a
+// bias of the (a*x+b) mod p family, because it is only approximately
+// min-wise independent.
 func TestJaccardEstimateError(t *testing.T) {
 	const trials = 40
 	for _, numPerm := range []int{64, 128, 256} {

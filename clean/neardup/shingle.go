@@ -17,10 +17,9 @@ import (
 //     tokens are single letters and digits and a shingle is n consecutive
 //     characters.
 //
-// Each token is hashed once with 64-bit FNV-1a (Fowler, Noll, Vo; the
-// offset basis and prime of the FNV reference, draft-eastlake-fnv-21), and
-// a shingle's hash combines its n token hashes in order, so a document
-// costs one pass over its bytes plus n cheap steps per shingle.
+// Each token is hashed once with 64-bit FNV-1a (Fowler-Noll-Vo). A
+// shingle's hash combines its n token hashes in order, so a document costs
+// one pass over its bytes plus n cheap steps per shingle.
 
 // FNV-1a 64-bit parameters.
 const (

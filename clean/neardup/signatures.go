@@ -194,7 +194,7 @@ func ReadSignatures(path string) ([]Record, Config, error) {
 	}
 	cfg := Config{NumPerm: params.NumPerm, ShingleSize: params.ShingleSize, Threshold: params.Threshold, SkipVerify: params.SkipVerify}
 	if err := cfg.Validate(); err != nil || params.NumPerm == 0 || params.ShingleSize == 0 || params.Threshold == 0 {
-		return nil, Config{}, fmt.Errorf("%w: %s: metadata %s holds invalid parameters %s", ErrCorruptSignatures, path, paramsKey, raw)
+		return nil, Config{}, fmt.Errorf("%w: %s: metadata %s contains invalid parameters %s", ErrCorruptSignatures, path, paramsKey, raw)
 	}
 	if params.Hash != hashVersion {
 		return nil, Config{}, fmt.Errorf("%w: %s uses hash %q, this version computes %q; recompute its signatures", ErrParamsMismatch, path, params.Hash, hashVersion)
