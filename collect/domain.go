@@ -121,17 +121,20 @@ func DomainScore(domain, text string) (float64, bool) {
 // maxStemCache bounds a domainScorer's stem cache; it is cleared when full.
 const maxStemCache = 1 << 16
 
-// domainScorer scores documents with a cache of token stems, which saves
-// most of the stemming work on real text. It is not safe for concurrent use:
+// domainScorer scores documents with a cache that records, per lower-case
+// token, whether its stem is a term, which saves most of the stemming and
+// one map lookup per token on real text. It is not safe for concurrent use:
 // each extraction worker has its own.
 type domainScorer struct {
-	cache map[string]string
-	token []byte
+	cache      map[string]bool
+	cacheTerms *domainTerms // the list the cache was filled for
+	token      []byte
 }
 
 func (s *domainScorer) score(terms *domainTerms, text string) float64 {
-	if s.cache == nil {
-		s.cache = make(map[string]string, 1024)
+	if s.cache == nil || s.cacheTerms != terms {
+		s.cache = make(map[string]bool, 1024)
+		s.cacheTerms = terms
 	}
 	tokens, matches := 0, 0
 	han := false
@@ -143,15 +146,15 @@ func (s *domainScorer) score(terms *domainTerms, text string) float64 {
 			return
 		}
 		tokens++
-		stem, ok := s.cache[string(s.token)]
+		match, ok := s.cache[string(s.token)]
 		if !ok {
-			stem = english.Stem(string(s.token), false)
+			match = terms.stems[english.Stem(string(s.token), false)]
 			if len(s.cache) >= maxStemCache {
 				clear(s.cache)
 			}
-			s.cache[string(s.token)] = stem
+			s.cache[string(s.token)] = match
 		}
-		if terms.stems[stem] {
+		if match {
 			matches++
 		}
 		s.token = s.token[:0]

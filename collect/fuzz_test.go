@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -59,6 +60,45 @@ func FuzzParseCSV(f *testing.F) {
 		}
 		if total > len(data) {
 			t.Errorf("records cover %d bytes of a %d-byte input", total, len(data))
+		}
+	})
+}
+
+func FuzzExtractPDFText(f *testing.F) {
+	f.Add(buildPDF("t", []pdfPage{{lines: []string{"one", "two"}}, {lines: []string{"three"}}}, nil, ""))
+	f.Add(buildPDF("scan", []pdfPage{{image: true}}, nil, ""))
+	f.Add(encryptedPDF())
+	f.Add([]byte("%PDF-1.7\n%%EOF\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		text, title, err := extractPDFText(data)
+		if err != nil && (text != "" || title != "") {
+			t.Errorf("got text %q / title %q with error %v", text, title, err)
+		}
+		if err == nil && strings.TrimSpace(strings.ReplaceAll(text, "\f", "")) == "" {
+			t.Error("no error for a PDF without text")
+		}
+		if len(title) > maxTitle {
+			t.Errorf("title has %d bytes, want at most %d", len(title), maxTitle)
+		}
+	})
+}
+
+func FuzzParseParquet(f *testing.F) {
+	f.Add(writeParquet(f, []parquetRow{{Body: "a", ID: 1, Title: "t"}, {Body: "b"}}), "body")
+	f.Add(writeParquet(f, []parquetRow{{Body: "a"}}), "text")
+	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"), "text")
+	f.Fuzz(func(t *testing.T, data []byte, column string) {
+		records, err := parseParquet(data, column)
+		if err != nil && records != nil {
+			t.Errorf("got %d records and error %v", len(records), err)
+		}
+		for i, r := range records {
+			if r.line != i+1 {
+				t.Errorf("record %d has row number %d", i, r.line)
+			}
+			if !json.Valid(r.raw) {
+				t.Errorf("row %d: raw %q is not JSON", r.line, r.raw)
+			}
 		}
 	})
 }

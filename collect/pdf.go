@@ -74,7 +74,7 @@ func extractPDFText(data []byte) (text, title string, err error) {
 	}
 	text = b.String()
 	if strings.TrimSpace(strings.ReplaceAll(text, "\f", "")) == "" {
-		return "", title, fmt.Errorf("%w: %d pages, %d images and no text; run OCR on it first", errPDFNoText, len(pages), images)
+		return "", "", fmt.Errorf("%w: %d pages, %d images and no text; run OCR on it first", errPDFNoText, len(pages), images)
 	}
 	return text, cutTitle(title), nil
 }
@@ -129,8 +129,12 @@ const (
 // pdfPageText joins the glyphs of one page, in content-stream order, into
 // lines. Content-stream order is the reading order for nearly every
 // producer of simple documents.
+// The library draws no glyph for a space character, so word spaces are
+// found from the gaps between glyphs; that needs the font's Widths array.
 // NOTE: multi-column layouts and text drawn out of reading order come out in
-// drawing order; no attempt is made to sort glyphs by position.
+// drawing order; no attempt is made to sort glyphs by position. Words run
+// together in a font without a Widths array (allowed for the 14 standard
+// fonts before PDF 1.5), because every glyph then has zero width.
 func pdfPageText(glyphs []pdf.Text) string {
 	var b strings.Builder
 	for i, g := range glyphs {
