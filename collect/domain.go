@@ -105,7 +105,7 @@ func DomainNames() []string {
 //
 // Tokens are the runs of letters and digits outside the Han script plus
 // every Han character. english_matches counts the tokens whose lower-case
-// Snowball stem is a stemmed term of the domain; chinese_matches counts the
+// Snowball stem is a stemmed term of the domain. chinese_matches counts the
 // non-overlapping occurrences of each Chinese term in the text, summed over
 // terms, so a term inside a longer term counts for both. Text without tokens
 // scores 0. The second result is false when domain has no term list.

@@ -69,7 +69,7 @@ type fileResult struct {
 	docs     []corpus.Document
 	rejected []corpus.Rejected
 	bytes    int64
-	// change is how the file compares with the previous run: changeNew,
+	// change is the file's status against the previous run: changeNew,
 	// changeChanged or changeUnchanged. Empty for remote fetches.
 	change string
 }

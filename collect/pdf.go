@@ -2,9 +2,9 @@ package collect
 
 // PDF text extraction reads the text layer with rsc.io/pdf v0.1.1
 // (BSD-3-Clause), which parses PDF 1.0-1.7 files as described in ISO
-// 32000-1:2008. The library returns one positioned glyph per character;
-// pdfPageText turns them back into lines using the text positions of
-// section 9.4 (text objects) of that specification.
+// 32000-1:2008. The library returns one positioned glyph per character, and
+// pdfPageText joins them back into lines by their text positions (section
+// 9.4, text objects, of that specification).
 
 import (
 	"bytes"
