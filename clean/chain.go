@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
+	"unicode"
 
 	"github.com/adapt-llm/adapt/clean/pii"
 	"github.com/adapt-llm/adapt/corpus"
@@ -13,22 +14,35 @@ import (
 // Reason codes of rejected documents (corpus.Rejected.Reason). Each is also
 // a key of Manifest.RuleCounts with the number of documents it rejected.
 const (
-	ReasonEmpty          = "empty"
-	ReasonLang           = "lang"
-	ReasonTooShort       = "too_short"
-	ReasonTooLong        = "too_long"
-	ReasonSymbolRatio    = "symbol_ratio"
-	ReasonMeanWordLength = "mean_word_length"
-	ReasonDuplicateExact = "duplicate_exact"
+	ReasonEmpty               = "empty"
+	ReasonLang                = "lang"
+	ReasonTooShort            = "too_short"
+	ReasonTooLong             = "too_long"
+	ReasonSymbolRatio         = "symbol_ratio"
+	ReasonHashEllipsis        = "hash_ellipsis_ratio"
+	ReasonMeanWordLength      = "mean_word_length"
+	ReasonBulletLines         = "bullet_lines"
+	ReasonEllipsisLines       = "ellipsis_lines"
+	ReasonAlphaWords          = "alpha_words"
+	ReasonStopWords           = "stop_words"
+	ReasonDuplicateLines      = "duplicate_lines"
+	ReasonDuplicateParagraphs = "duplicate_paragraphs"
+	ReasonTopNgram            = "top_ngram"
+	ReasonDuplicateNgram      = "duplicate_ngram"
+	ReasonDuplicateExact      = "duplicate_exact"
 )
 
 // Keys of Manifest.RuleCounts for rules that change documents instead of
 // rejecting them. Each counts the documents the rule changed.
 const (
 	RuleInvalidUTF8 = "invalid_utf8"
+	RuleMojibake    = "mojibake"
 	RuleControls    = "control_chars"
 	RuleUnicodeNorm = "unicode_normalization"
 	RuleWhitespace  = "whitespace"
+	RuleBoilerplate = "boilerplate"
+	RuleDehyphenate = "dehyphenation"
+	RuleTerminology = "terminology"
 	RulePIIRedacted = "pii_redacted"
 )
 
@@ -39,15 +53,52 @@ const (
 	stepRepair ruleStep = iota
 	stepUnicodeNorm
 	stepWhitespace
+	stepBoilerplate
+	stepDehyphenate
 	stepLang
 	stepQuality
+	stepTerminology
 	stepDedup
 	stepPII
 	numSteps
 )
 
 // stepNames name the steps in Manifest.Stats ("seconds_<name>").
-var stepNames = [numSteps]string{"repair", "unicode_normalization", "whitespace", "lang", "quality", "dedup_exact", "pii"}
+var stepNames = [numSteps]string{"repair", "unicode_normalization", "whitespace", "boilerplate", "dehyphenation", "lang", "quality", "terminology", "dedup_exact", "pii"}
+
+// chainCounters are the numbers a chain accumulates over a run. They are
+// saved with each finished part of a run, so a resumed run continues them.
+type chainCounters struct {
+	RuleCounts map[string]int64 `json:"rule_counts"`
+	// RuleBytes holds, per rule or reason code, the text bytes the rule
+	// removed: for a rejection the whole text at that point, for a change
+	// the bytes before minus after (negative when it grew).
+	RuleBytes  map[string]int64  `json:"rule_bytes"`
+	Redactions map[string]int64  `json:"redactions"`
+	Seconds    [numSteps]float64 `json:"seconds"`
+	Count      map[string]int64  `json:"count"`
+	Counts     corpus.Counts     `json:"counts"`
+}
+
+// Keys of chainCounters.Count.
+const (
+	countInvalidSeq       = "invalid_utf8_sequences"
+	countControls         = "control_characters_removed"
+	countMojibake         = "mojibake_characters_repaired"
+	countBoilerplateLines = "boilerplate_lines_removed"
+	countDehyphen         = "dehyphenated_words"
+	countAbbreviation     = "terminology_abbreviations"
+	countSynonym          = "terminology_synonyms"
+	countBytesIn          = "bytes_in"
+	countBytesOut         = "bytes_out"
+	countTokensIn         = "tokens_in"
+	countTokensOut        = "tokens_out"
+	countLangByScript     = "lang_by_script"
+)
+
+func newChainCounters() chainCounters {
+	return chainCounters{RuleCounts: map[string]int64{}, RuleBytes: map[string]int64{}, Redactions: map[string]int64{}, Count: map[string]int64{}}
+}
 
 // chain runs the rules over one document at a time and keeps the counters
 // and the deduplication state. It is not safe for concurrent use.
@@ -55,6 +106,13 @@ type chain struct {
 	cfg      Config
 	detector *languageDetector // nil when cfg.Languages is empty
 	keep     map[string]bool   // language codes to keep
+	quality  *qualityMeter
+	// boiler holds the boilerplate lines per source group; nil when
+	// boilerplate removal is off.
+	boiler *boilerplate
+	// terms holds the terminology normalizer per domain; nil when
+	// terminology normalization is off.
+	terms map[string]*termNormalizer
 
 	// firstCopy maps the SHA-256 of a kept document's normalized text, taken
 	// before redaction, to the document's output ID in binary form. Both are
@@ -63,31 +121,35 @@ type chain struct {
 	// keptIDs holds the output IDs of kept documents, so two texts that
 	// become identical after redaction do not share an ID.
 	keptIDs map[[sha256.Size]byte]bool
+	// newPairs lists the firstCopy entries added since the last
+	// takeDedupPairs, for the resume state.
+	newPairs [][2][sha256.Size]byte
 
-	ruleCounts map[string]int64
-	redactions map[string]int64
-	elapsed    [numSteps]time.Duration
-	invalidSeq int64 // invalid UTF-8 sequences replaced, over all documents
-	controls   int64 // control characters removed, over all documents
-	bytesIn    int64
-	bytesOut   int64
+	n chainCounters
 }
 
 // newChain returns a chain for cfg, which must be valid. Building the
-// language detector takes most of the time.
-func newChain(cfg Config) *chain {
+// language detector takes most of the time. terms holds the terminology
+// maps per domain and is ignored when cfg.Terminology is false.
+func newChain(cfg Config, terms map[string]TermMap) *chain {
 	c := &chain{
-		cfg:        cfg,
-		keep:       map[string]bool{},
-		firstCopy:  map[[sha256.Size]byte][sha256.Size]byte{},
-		keptIDs:    map[[sha256.Size]byte]bool{},
-		ruleCounts: map[string]int64{},
-		redactions: map[string]int64{},
+		cfg:       cfg,
+		keep:      map[string]bool{},
+		quality:   newQualityMeter(),
+		firstCopy: map[[sha256.Size]byte][sha256.Size]byte{},
+		keptIDs:   map[[sha256.Size]byte]bool{},
+		n:         newChainCounters(),
 	}
 	if len(cfg.Languages) > 0 {
 		c.detector = newLanguageDetector(cfg.Languages)
 		for _, code := range cfg.Languages {
 			c.keep[code] = true
+		}
+	}
+	if cfg.Terminology {
+		c.terms = map[string]*termNormalizer{}
+		for domain, m := range terms {
+			c.terms[domain] = newTermNormalizer(m)
 		}
 	}
 	return c
@@ -106,45 +168,79 @@ type result struct {
 	Detail string
 }
 
+// changed records that rule changed a document from before to after.
+func (c *chain) changed(rule, before, after string) {
+	c.n.RuleCounts[rule]++
+	c.n.RuleBytes[rule] += int64(len(before) - len(after))
+}
+
 // process runs the chain on doc.
 func (c *chain) process(doc corpus.Document) result {
-	c.bytesIn += int64(len(doc.Text))
+	c.n.Count[countBytesIn] += int64(len(doc.Text))
+	c.n.Count[countTokensIn] += int64(countTokens(doc.Text))
 	text := doc.Text
 
 	// 1. Encoding repair and Unicode normalization.
 	start := time.Now()
-	text, repair := repairText(text)
+	repaired, repair := repairText(text)
 	if repair.invalidUTF8 > 0 {
-		c.ruleCounts[RuleInvalidUTF8]++
-		c.invalidSeq += int64(repair.invalidUTF8)
+		c.n.RuleCounts[RuleInvalidUTF8]++
+		c.n.Count[countInvalidSeq] += int64(repair.invalidUTF8)
+	}
+	if repair.mojibake > 0 {
+		c.n.RuleCounts[RuleMojibake]++
+		c.n.Count[countMojibake] += int64(repair.mojibake)
 	}
 	if repair.controls > 0 {
-		c.ruleCounts[RuleControls]++
-		c.controls += int64(repair.controls)
+		c.n.RuleCounts[RuleControls]++
+		c.n.Count[countControls] += int64(repair.controls)
 	}
+	if repaired != text {
+		c.n.RuleBytes["repair"] += int64(len(text) - len(repaired))
+	}
+	text = repaired
 	start = c.lap(stepRepair, start)
 
-	normalized := normalizeUnicode(text, c.cfg.Normalization)
-	if normalized != text {
-		c.ruleCounts[RuleUnicodeNorm]++
+	if normalized := normalizeUnicode(text, c.cfg.Normalization); normalized != text {
+		c.changed(RuleUnicodeNorm, text, normalized)
+		text = normalized
 	}
-	text = normalized
 	start = c.lap(stepUnicodeNorm, start)
 
-	// 2. Whitespace.
-	spaced := normalizeWhitespace(text)
-	if spaced != text {
-		c.ruleCounts[RuleWhitespace]++
+	// 2. Whitespace, boilerplate lines and words broken across lines.
+	if spaced := normalizeWhitespace(text); spaced != text {
+		c.changed(RuleWhitespace, text, spaced)
+		text = spaced
 	}
-	doc.Text = spaced
 	start = c.lap(stepWhitespace, start)
+	if c.boiler != nil {
+		if stripped, lines := c.boiler.remove(&doc, text); lines > 0 {
+			c.changed(RuleBoilerplate, text, stripped)
+			c.n.Count[countBoilerplateLines] += int64(lines)
+			text = stripped
+		}
+		start = c.lap(stepBoilerplate, start)
+	}
+	if c.cfg.Dehyphenate {
+		if joined, joins := dehyphenate(text); joins > 0 {
+			c.changed(RuleDehyphenate, text, joined)
+			c.n.Count[countDehyphen] += int64(joins)
+			text = joined
+		}
+		start = c.lap(stepDehyphenate, start)
+	}
+	doc.Text = text
 	if doc.Text == "" {
 		return c.reject(doc, ReasonEmpty, "no text left after normalization")
 	}
 
 	// 3. Language ID.
 	if c.detector != nil {
-		doc.Lang, doc.LangConfidence = c.detector.detect(doc.Text)
+		var byScript bool
+		doc.Lang, doc.LangConfidence, byScript = c.detector.detectWithMethod(doc.Text)
+		if byScript {
+			c.n.Count[countLangByScript]++
+		}
 		start = c.lap(stepLang, start)
 		if !c.keep[doc.Lang] {
 			return c.reject(doc, ReasonLang, fmt.Sprintf("language %s (confidence %.2f) not in kept languages %v", doc.Lang, doc.LangConfidence, c.cfg.Languages))
@@ -152,15 +248,27 @@ func (c *chain) process(doc corpus.Document) result {
 	}
 
 	// 4. Quality rules.
-	signals := measureQuality(doc.Text)
+	signals := c.quality.measure(doc.Text, doc.Lang)
 	doc.Quality = signals.qualityMap()
-	reason, detail := checkQuality(signals, c.cfg)
+	reason, detail := checkQuality(signals, c.cfg, doc.Lang)
 	start = c.lap(stepQuality, start)
 	if reason != "" {
 		return c.reject(doc, reason, detail)
 	}
 
-	// 5. Exact deduplication on the normalized text.
+	// 5. Terminology of the document's domain.
+	if t := c.terms[doc.Domain]; t != nil {
+		normalized, counts := t.normalize(doc.Text)
+		if normalized != doc.Text {
+			c.changed(RuleTerminology, doc.Text, normalized)
+			doc.Text = normalized
+		}
+		c.n.Count[countAbbreviation] += int64(counts.abbreviations)
+		c.n.Count[countSynonym] += int64(counts.synonyms)
+		start = c.lap(stepTerminology, start)
+	}
+
+	// 6. Exact deduplication on the normalized text.
 	textHash := sha256.Sum256([]byte(doc.Text))
 	if c.cfg.DedupExact {
 		if keptKey, ok := c.firstCopy[textHash]; ok {
@@ -172,7 +280,7 @@ func (c *chain) process(doc corpus.Document) result {
 	}
 	start = c.lap(stepDedup, start)
 
-	// 6. PII redaction, then the ID of the final text.
+	// 7. PII redaction, then the ID of the final text.
 	if c.cfg.RedactPII {
 		c.redact(&doc)
 	}
@@ -188,10 +296,12 @@ func (c *chain) process(doc corpus.Document) result {
 		}
 		c.keptIDs[idKey] = true
 		c.firstCopy[textHash] = idKey
+		c.newPairs = append(c.newPairs, [2][sha256.Size]byte{textHash, idKey})
 		c.lap(stepDedup, start)
 	}
 	doc.DedupCluster = doc.ID
-	c.bytesOut += int64(len(doc.Text))
+	c.n.Count[countBytesOut] += int64(len(doc.Text))
+	c.n.Count[countTokensOut] += int64(countTokens(doc.Text))
 	return result{Doc: doc}
 }
 
@@ -199,7 +309,8 @@ func (c *chain) process(doc corpus.Document) result {
 // redacted first when redaction is on, so the rejected file holds no more
 // personal data than the shards.
 func (c *chain) reject(doc corpus.Document, reason, detail string) result {
-	c.ruleCounts[reason]++
+	c.n.RuleCounts[reason]++
+	c.n.RuleBytes[reason] += int64(len(doc.Text))
 	if c.cfg.RedactPII {
 		start := time.Now()
 		c.redact(&doc)
@@ -214,37 +325,67 @@ func (c *chain) redact(doc *corpus.Document) {
 	doc.Text = text
 	doc.Redactions = counts
 	if len(counts) > 0 {
-		c.ruleCounts[RulePIIRedacted]++
+		c.n.RuleCounts[RulePIIRedacted]++
 	}
 	for typ, n := range counts {
-		c.redactions[typ] += n
+		c.n.Redactions[typ] += n
 	}
 }
 
 // lap adds the time since start to step and returns the current time.
 func (c *chain) lap(step ruleStep, start time.Time) time.Time {
 	now := time.Now()
-	c.elapsed[step] += now.Sub(start)
+	c.n.Seconds[step] += now.Sub(start).Seconds()
 	return now
 }
 
-// stats returns the chain's numbers for Manifest.Stats: bytes in and out
-// (UTF-8 text bytes), seconds per step, repaired sequences and characters,
-// and redactions per type.
+// stats returns the chain's numbers for Manifest.Stats: bytes and tokens
+// in and out (UTF-8 text bytes; tokens as countTokens counts them),
+// seconds per step, documents and bytes removed per rule
+// ("documents_<rule>", "bytes_removed_<rule>"), repair and replacement
+// counts, and redactions per type.
 func (c *chain) stats() map[string]float64 {
-	s := map[string]float64{
-		"bytes_in":                   float64(c.bytesIn),
-		"bytes_out":                  float64(c.bytesOut),
-		"invalid_utf8_sequences":     float64(c.invalidSeq),
-		"control_characters_removed": float64(c.controls),
+	s := map[string]float64{}
+	for key, n := range c.n.Count {
+		s[key] = float64(n)
 	}
-	for step, d := range c.elapsed {
-		s["seconds_"+stepNames[step]] = d.Seconds()
+	for _, key := range []string{countBytesIn, countBytesOut, countTokensIn, countTokensOut} {
+		s[key] = float64(c.n.Count[key])
 	}
-	for typ, n := range c.redactions {
+	for step, d := range c.n.Seconds {
+		s["seconds_"+stepNames[step]] = d
+	}
+	for rule, n := range c.n.RuleCounts {
+		s["documents_"+rule] = float64(n)
+	}
+	for rule, n := range c.n.RuleBytes {
+		s["bytes_removed_"+rule] = float64(n)
+	}
+	for typ, n := range c.n.Redactions {
 		s["redactions_"+typ] = float64(n)
 	}
 	return s
+}
+
+// countTokens returns the number of tokens in s: whitespace-separated
+// tokens, with each Han, Hiragana or Katakana character counted as one
+// token (see forEachWord).
+func countTokens(s string) int {
+	n := 0
+	inToken := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			inToken = false
+		case r >= 0x2E80 && isCJKChar(r):
+			n++
+			inToken = false
+		case !inToken:
+			n++
+			inToken = true
+		}
+	}
+	return n
 }
 
 // idKey decodes a lower-case hex SHA-256 into a map key half the size of

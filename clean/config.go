@@ -3,6 +3,7 @@ package clean
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/pemistahl/lingua-go"
@@ -51,6 +52,98 @@ type Config struct {
 	// digits, at least 0. Zero means no maximum. Default 10.
 	MaxMeanWordLength float64 `yaml:"max_mean_word_length" json:"max_mean_word_length"`
 
+	// MaxHashEllipsisRatio is the maximum number of "#" characters and
+	// ellipses ("..." or "…") per word, at least 0. Zero means no limit.
+	// Default 0.1 (Gopher).
+	MaxHashEllipsisRatio float64 `yaml:"max_hash_ellipsis_ratio" json:"max_hash_ellipsis_ratio"`
+
+	// MaxBulletLineFraction is the maximum fraction of non-blank lines that
+	// start with a bullet ("•", "- ", "* ", ...), in [0, 1]. Zero means no
+	// limit. Default 0.9 (Gopher).
+	MaxBulletLineFraction float64 `yaml:"max_bullet_line_fraction" json:"max_bullet_line_fraction"`
+
+	// MaxEllipsisLineFraction is the maximum fraction of non-blank lines
+	// that end in an ellipsis, in [0, 1]. Zero means no limit. Default 0.3
+	// (Gopher).
+	MaxEllipsisLineFraction float64 `yaml:"max_ellipsis_line_fraction" json:"max_ellipsis_line_fraction"`
+
+	// MinAlphaWordFraction is the minimum fraction of words that contain a
+	// letter, in [0, 1]. Zero means no minimum. Default 0.8 (Gopher).
+	MinAlphaWordFraction float64 `yaml:"min_alpha_word_fraction" json:"min_alpha_word_fraction"`
+
+	// MinStopWords is the minimum number of the English stop words "the",
+	// "be", "to", "of", "and", "that", "have" and "with" in a document
+	// detected as English, at least 0. Other languages skip the rule. Zero
+	// means no minimum. Default 2 (Gopher).
+	MinStopWords int `yaml:"min_stop_words" json:"min_stop_words"`
+
+	// MaxDuplicateLineFraction is the maximum fraction of non-blank lines
+	// that repeat an earlier line of the same document, in [0, 1]. Zero
+	// means no limit. Default 0.3 (Gopher).
+	MaxDuplicateLineFraction float64 `yaml:"max_duplicate_line_fraction" json:"max_duplicate_line_fraction"`
+
+	// MaxDuplicateLineCharFraction is the maximum fraction of characters
+	// in repeated lines, in [0, 1]. Zero means no limit. Default 0.2
+	// (Gopher).
+	MaxDuplicateLineCharFraction float64 `yaml:"max_duplicate_line_char_fraction" json:"max_duplicate_line_char_fraction"`
+
+	// MaxDuplicateParagraphFraction is the maximum fraction of paragraphs
+	// (text between blank lines) that repeat an earlier paragraph, in
+	// [0, 1]. Zero means no limit. Default 0.3 (Gopher).
+	MaxDuplicateParagraphFraction float64 `yaml:"max_duplicate_paragraph_fraction" json:"max_duplicate_paragraph_fraction"`
+
+	// MaxDuplicateParagraphCharFraction is the maximum fraction of
+	// characters in repeated paragraphs, in [0, 1]. Zero means no limit.
+	// Default 0.2 (Gopher).
+	MaxDuplicateParagraphCharFraction float64 `yaml:"max_duplicate_paragraph_char_fraction" json:"max_duplicate_paragraph_char_fraction"`
+
+	// MaxTopNgramCharFraction holds, for n = 2, 3, 4 in that order, the
+	// maximum fraction of word characters covered by the most frequent word
+	// n-gram, each in [0, 1]. At most 3 values. Empty, or a zero entry,
+	// turns the rule off for that n. Default [0.20, 0.18, 0.16] (Gopher).
+	MaxTopNgramCharFraction []float64 `yaml:"max_top_ngram_char_fraction" json:"max_top_ngram_char_fraction"`
+
+	// MaxDuplicateNgramCharFraction holds, for n = 5 to 10 in that order,
+	// the maximum fraction of word characters inside repeated word
+	// n-grams, each in [0, 1]. At most 6 values. Empty, or a zero entry,
+	// turns the rule off for that n. Default [0.15, 0.14, 0.13, 0.12, 0.11,
+	// 0.10] (Gopher).
+	MaxDuplicateNgramCharFraction []float64 `yaml:"max_duplicate_ngram_char_fraction" json:"max_duplicate_ngram_char_fraction"`
+
+	// Dehyphenate turns the joining of words broken across lines on
+	// ("treat-\nment" becomes "treatment"; see dehyphenate for the rule).
+	// Default true.
+	Dehyphenate bool `yaml:"dehyphenate" json:"dehyphenate"`
+
+	// BoilerplateMinDocs is the number of documents of one source group
+	// (see sourceGroup) that a line must occur in before it is removed as
+	// boilerplate, at least 0. Zero turns boilerplate removal off. Default
+	// 5.
+	BoilerplateMinDocs int `yaml:"boilerplate_min_docs" json:"boilerplate_min_docs"`
+
+	// BoilerplateMinFraction is the fraction of a source group's documents
+	// that a line must also occur in before it is removed, in [0, 1]. Zero
+	// means only BoilerplateMinDocs applies. Default 0.5.
+	BoilerplateMinFraction float64 `yaml:"boilerplate_min_fraction" json:"boilerplate_min_fraction"`
+
+	// BoilerplateMaxLines caps the distinct lines counted for boilerplate
+	// over all source groups, which bounds the memory of the counting pass
+	// at about 40 bytes a line. Lines first seen after the cap is reached
+	// are not counted and never removed. Zero means
+	// DefaultBoilerplateMaxLines.
+	BoilerplateMaxLines int `yaml:"boilerplate_max_lines" json:"boilerplate_max_lines"`
+
+	// Terminology turns the normalization of domain terms on: synonyms
+	// and abbreviations of the document's domain are replaced by their
+	// preferred term (see TerminologyFile). Default true.
+	Terminology bool `yaml:"terminology" json:"terminology"`
+
+	// TerminologyFile is the path of a YAML file of terminology maps per
+	// domain, in the layout of the built-in terminology.yaml. Its domains
+	// replace the built-in maps of the same name. Empty means the built-in
+	// maps only (medical, legal, financial).
+	TerminologyFile string `yaml:"terminology_file" json:"terminology_file"`
+
 	// DedupExact turns exact deduplication on: of documents whose
 	// normalized text is identical, only the first in input order is kept.
 	// Default true.
@@ -72,6 +165,32 @@ const (
 	DefaultMaxSymbolRatio    = 0.5
 	DefaultMinMeanWordLength = 3
 	DefaultMaxMeanWordLength = 10
+
+	// Gopher quality and repetition thresholds (Rae et al. 2021, appendix
+	// A.1.1 and Table A1).
+	DefaultMaxHashEllipsisRatio              = 0.1
+	DefaultMaxBulletLineFraction             = 0.9
+	DefaultMaxEllipsisLineFraction           = 0.3
+	DefaultMinAlphaWordFraction              = 0.8
+	DefaultMinStopWords                      = 2
+	DefaultMaxDuplicateLineFraction          = 0.3
+	DefaultMaxDuplicateLineCharFraction      = 0.2
+	DefaultMaxDuplicateParagraphFraction     = 0.3
+	DefaultMaxDuplicateParagraphCharFraction = 0.2
+
+	// Boilerplate defaults: a line is boilerplate when at least 5
+	// documents and half the documents of its source group contain it.
+	DefaultBoilerplateMinDocs     = 5
+	DefaultBoilerplateMinFraction = 0.5
+	// DefaultBoilerplateMaxLines bounds the counting pass at about 160 MB.
+	DefaultBoilerplateMaxLines = 4_000_000
+)
+
+// defaultTopNgram and defaultDuplicateNgram are the Gopher Table A1
+// thresholds for n = 2..4 and n = 5..10.
+var (
+	defaultTopNgram       = []float64{0.20, 0.18, 0.16}
+	defaultDuplicateNgram = []float64{0.15, 0.14, 0.13, 0.12, 0.11, 0.10}
 )
 
 // DefaultConfig returns the configuration the clean stage uses when the
@@ -85,8 +204,26 @@ func DefaultConfig() Config {
 		MaxSymbolRatio:    DefaultMaxSymbolRatio,
 		MinMeanWordLength: DefaultMinMeanWordLength,
 		MaxMeanWordLength: DefaultMaxMeanWordLength,
-		DedupExact:        true,
-		RedactPII:         true,
+
+		MaxHashEllipsisRatio:              DefaultMaxHashEllipsisRatio,
+		MaxBulletLineFraction:             DefaultMaxBulletLineFraction,
+		MaxEllipsisLineFraction:           DefaultMaxEllipsisLineFraction,
+		MinAlphaWordFraction:              DefaultMinAlphaWordFraction,
+		MinStopWords:                      DefaultMinStopWords,
+		MaxDuplicateLineFraction:          DefaultMaxDuplicateLineFraction,
+		MaxDuplicateLineCharFraction:      DefaultMaxDuplicateLineCharFraction,
+		MaxDuplicateParagraphFraction:     DefaultMaxDuplicateParagraphFraction,
+		MaxDuplicateParagraphCharFraction: DefaultMaxDuplicateParagraphCharFraction,
+		MaxTopNgramCharFraction:           slices.Clone(defaultTopNgram),
+		MaxDuplicateNgramCharFraction:     slices.Clone(defaultDuplicateNgram),
+
+		Dehyphenate:            true,
+		BoilerplateMinDocs:     DefaultBoilerplateMinDocs,
+		BoilerplateMinFraction: DefaultBoilerplateMinFraction,
+		BoilerplateMaxLines:    DefaultBoilerplateMaxLines,
+		Terminology:            true,
+		DedupExact:             true,
+		RedactPII:              true,
 	}
 }
 
@@ -110,6 +247,21 @@ func (c Config) Validate() error {
 	if c.MaxWords < 0 {
 		return invalid("max_words", "%d is negative; use 0 for no maximum", c.MaxWords)
 	}
+	if c.MinStopWords < 0 {
+		return invalid("min_stop_words", "%d is negative; use 0 for no minimum", c.MinStopWords)
+	}
+	if c.BoilerplateMinDocs < 0 {
+		return invalid("boilerplate_min_docs", "%d is negative; use 0 to turn boilerplate removal off", c.BoilerplateMinDocs)
+	}
+	if c.BoilerplateMaxLines < 0 {
+		return invalid("boilerplate_max_lines", "%d is negative; use 0 for the default %d", c.BoilerplateMaxLines, DefaultBoilerplateMaxLines)
+	}
+	if len(c.MaxTopNgramCharFraction) > maxTopNgram-minTopNgram+1 {
+		return invalid("max_top_ngram_char_fraction", "has %d values, want at most %d (n = 2 to 4)", len(c.MaxTopNgramCharFraction), maxTopNgram-minTopNgram+1)
+	}
+	if len(c.MaxDuplicateNgramCharFraction) > maxDupNgram-minDupNgram+1 {
+		return invalid("max_duplicate_ngram_char_fraction", "has %d values, want at most %d (n = 5 to 10)", len(c.MaxDuplicateNgramCharFraction), maxDupNgram-minDupNgram+1)
+	}
 	if c.MaxWords > 0 && c.MinWords > c.MaxWords {
 		return invalid("min_words", "%d is above max_words %d", c.MinWords, c.MaxWords)
 	}
@@ -120,9 +272,40 @@ func (c Config) Validate() error {
 		{"max_symbol_ratio", c.MaxSymbolRatio},
 		{"min_mean_word_length", c.MinMeanWordLength},
 		{"max_mean_word_length", c.MaxMeanWordLength},
+		{"max_hash_ellipsis_ratio", c.MaxHashEllipsisRatio},
 	} {
 		if f.value < 0 || math.IsNaN(f.value) || math.IsInf(f.value, 0) {
 			return invalid(f.name, "%g is negative or not finite; use 0 to turn the rule off", f.value)
+		}
+	}
+	fractions := []struct {
+		name  string
+		value float64
+	}{
+		{"max_bullet_line_fraction", c.MaxBulletLineFraction},
+		{"max_ellipsis_line_fraction", c.MaxEllipsisLineFraction},
+		{"min_alpha_word_fraction", c.MinAlphaWordFraction},
+		{"max_duplicate_line_fraction", c.MaxDuplicateLineFraction},
+		{"max_duplicate_line_char_fraction", c.MaxDuplicateLineCharFraction},
+		{"max_duplicate_paragraph_fraction", c.MaxDuplicateParagraphFraction},
+		{"max_duplicate_paragraph_char_fraction", c.MaxDuplicateParagraphCharFraction},
+		{"boilerplate_min_fraction", c.BoilerplateMinFraction},
+	}
+	for i, v := range c.MaxTopNgramCharFraction {
+		fractions = append(fractions, struct {
+			name  string
+			value float64
+		}{fmt.Sprintf("max_top_ngram_char_fraction[%d]", i), v})
+	}
+	for i, v := range c.MaxDuplicateNgramCharFraction {
+		fractions = append(fractions, struct {
+			name  string
+			value float64
+		}{fmt.Sprintf("max_duplicate_ngram_char_fraction[%d]", i), v})
+	}
+	for _, f := range fractions {
+		if !(f.value >= 0 && f.value <= 1) {
+			return invalid(f.name, "%g is outside [0, 1]; use 0 to turn the rule off", f.value)
 		}
 	}
 	if c.MaxMeanWordLength > 0 && c.MinMeanWordLength > c.MaxMeanWordLength {

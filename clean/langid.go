@@ -25,15 +25,33 @@ const Undetermined = "und"
 // same text, and load more models as texts in other scripts arrive.
 var neighbourLanguages = []lingua.Language{
 	lingua.English, lingua.German, lingua.French, lingua.Spanish,
-	lingua.Italian, lingua.Portuguese, lingua.Dutch,
+	lingua.Italian, lingua.Portuguese, lingua.Dutch, lingua.Chinese,
 }
+
+// scriptLanguages are scripts that, in lingua-go's language set, only one
+// language writes. A text whose letters are almost all in one of them
+// gets that language without running the n-gram models.
+var scriptLanguages = []struct {
+	script *unicode.RangeTable
+	code   string
+}{
+	{unicode.Han, "zh"}, {unicode.Hangul, "ko"}, {unicode.Greek, "el"},
+	{unicode.Hebrew, "he"}, {unicode.Thai, "th"}, {unicode.Armenian, "hy"},
+	{unicode.Georgian, "ka"}, {unicode.Gujarati, "gu"}, {unicode.Gurmukhi, "pa"},
+	{unicode.Tamil, "ta"}, {unicode.Telugu, "te"},
+}
+
+// minScriptShare is the share of a sample's letters that must be in one
+// script of scriptLanguages for the script to decide the language.
+const minScriptShare = 0.9
 
 // Detection limits.
 const (
 	// langSampleBytes is the length of the prefix of a document that
-	// detection looks at. The n-gram statistics settle within a few hundred
-	// words, so a longer sample costs time without changing the result for
-	// a single-language document.
+	// detection looks at. On the 2916 documents of the project's real
+	// legal, medical and financial corpora, samples of 512, 1024 and 2048
+	// bytes changed the language of 13, 6 and 4 documents against 4096
+	// (TestLanguageSampleSizeOnRealData), so the sample stays at 4096.
 	langSampleBytes = 4096
 	// minLangLetters is the number of letters below which a text is
 	// Undetermined.
@@ -70,10 +88,28 @@ func newLanguageDetector(codes []string) *languageDetector {
 // langSampleBytes of text only, and replaces line breaks and tabs by spaces
 // first, so a text's line wrapping does not change the result.
 func (d *languageDetector) detect(text string) (string, float64) {
+	code, confidence, _ := d.detectWithMethod(text)
+	return code, confidence
+}
+
+// detectWithMethod is detect that also reports whether the script alone
+// decided the language (see scriptLanguage), in which case the confidence
+// is the script's share of the letters.
+func (d *languageDetector) detectWithMethod(text string) (string, float64, bool) {
 	sample := languageSample(text)
-	if countLetters(sample) < minLangLetters {
-		return Undetermined, 0
+	letters := countLetters(sample)
+	if letters < minLangLetters {
+		return Undetermined, 0, false
 	}
+	if code, share := scriptLanguage(sample, letters); code != "" {
+		return code, share, true
+	}
+	code, confidence := d.detectByModel(sample)
+	return code, confidence, false
+}
+
+// detectByModel runs the lingua-go models on sample.
+func (d *languageDetector) detectByModel(sample string) (string, float64) {
 
 	values := d.detector.ComputeLanguageConfidenceValues(sample)
 	if len(values) == 0 {
@@ -93,17 +129,60 @@ func (d *languageDetector) detect(text string) (string, float64) {
 // when one is near the end so no word is split, with every run of white
 // space (line breaks included) replaced by one space.
 func languageSample(text string) string {
-	if len(text) > langSampleBytes {
-		cut := langSampleBytes
+	return languageSampleN(text, langSampleBytes)
+}
+
+// languageSampleN is languageSample with a sample size of n bytes.
+func languageSampleN(text string, n int) string {
+	if len(text) > n {
+		cut := n
 		for cut > 0 && !utf8.RuneStart(text[cut]) {
 			cut--
 		}
-		if space := strings.LastIndexAny(text[:cut], " \n\t"); space > langSampleBytes/2 {
+		if space := strings.LastIndexAny(text[:cut], " \n\t"); space > n/2 {
 			cut = space
 		}
 		text = text[:cut]
 	}
 	return strings.Join(strings.Fields(text), " ")
+}
+
+// scriptLanguage returns the language of scriptLanguages whose script
+// holds at least minScriptShare of the letters of sample, with that share,
+// or "" when no script does. Text with any Hiragana or Katakana is
+// Japanese and left to the models, and so is Han text with Hangul, which is
+// Korean.
+func scriptLanguage(sample string, letters int) (string, float64) {
+	var first rune
+	for _, r := range sample {
+		if r >= 0x370 && unicode.IsLetter(r) {
+			first = r
+			break
+		}
+	}
+	if first == 0 {
+		return "", 0
+	}
+	for _, s := range scriptLanguages {
+		if !unicode.Is(s.script, first) {
+			continue
+		}
+		in := 0
+		for _, r := range sample {
+			if unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) {
+				return "", 0
+			}
+			if unicode.Is(s.script, r) {
+				in++
+			}
+		}
+		share := float64(in) / float64(letters)
+		if share >= minScriptShare {
+			return s.code, share
+		}
+		return "", 0
+	}
+	return "", 0
 }
 
 func countLetters(s string) int {

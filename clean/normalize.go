@@ -15,33 +15,27 @@ type textRepair struct {
 	invalidUTF8 int
 	// controls is the number of control characters removed.
 	controls int
+	// mojibake is the number of characters restored by repairMojibake.
+	mojibake int
 }
 
-// repairText replaces each run of invalid UTF-8 bytes by one U+FFFD and
-// removes control characters (Unicode category Cc) other than "\n", "\t"
-// and "\r", and the byte-order mark U+FEFF. "\r" stays for
-// normalizeWhitespace, which turns it into "\n".
+// repairText replaces each run of invalid UTF-8 bytes by one U+FFFD,
+// repairs mojibake (see repairMojibake), and removes control characters
+// (Unicode category Cc) other than "\n", "\t" and "\r", and the byte-order
+// mark U+FEFF. "\r" stays for normalizeWhitespace, which turns it into
+// "\n". Mojibake is repaired before controls are removed, because
+// Latin-1 decoding turns bytes 80-9F into C1 controls.
 func repairText(s string) (string, textRepair) {
 	var r textRepair
+	s, r.invalidUTF8 = replaceInvalidUTF8(s)
+	s, r.mojibake = repairMojibake(s)
 	if isClean(s) {
 		return s, r
 	}
 
 	var b strings.Builder
 	b.Grow(len(s))
-	lastInvalid := false
-	for i := 0; i < len(s); {
-		c, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		if c == utf8.RuneError && size == 1 {
-			if !lastInvalid {
-				b.WriteRune(utf8.RuneError)
-				r.invalidUTF8++
-			}
-			lastInvalid = true
-			continue
-		}
-		lastInvalid = false
+	for _, c := range s {
 		if isRemovedControl(c) {
 			r.controls++
 			continue
@@ -51,11 +45,39 @@ func repairText(s string) (string, textRepair) {
 	return b.String(), r
 }
 
-// isClean reports whether s is valid UTF-8 without removable controls, the
-// common case, so repairText can return s without copying.
+// replaceInvalidUTF8 replaces each run of invalid bytes in s by one U+FFFD
+// and returns the text and the number of runs replaced.
+func replaceInvalidUTF8(s string) (string, int) {
+	if utf8.ValidString(s) {
+		return s, 0
+	}
+
+	var b strings.Builder
+	b.Grow(len(s))
+	runs := 0
+	lastInvalid := false
+	for i := 0; i < len(s); {
+		c, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if c == utf8.RuneError && size == 1 {
+			if !lastInvalid {
+				b.WriteRune(utf8.RuneError)
+				runs++
+			}
+			lastInvalid = true
+			continue
+		}
+		lastInvalid = false
+		b.WriteRune(c)
+	}
+	return b.String(), runs
+}
+
+// isClean reports whether s has no removable controls, the common case,
+// so repairText can return s without copying.
 func isClean(s string) bool {
 	for _, c := range s {
-		if c == utf8.RuneError || isRemovedControl(c) {
+		if isRemovedControl(c) {
 			return false
 		}
 	}

@@ -208,7 +208,7 @@ func TestCheckQuality(t *testing.T) {
 		wantReason string
 		wantDetail string
 	}{
-		{"passes", qualitySignals{words: 100, symbolRatio: 0.1, meanWordLength: 5}, "", ""},
+		{"passes", qualitySignals{words: 100, symbolRatio: 0.1, meanWordLength: 5, alphaWords: 1}, "", ""},
 		{"too short", qualitySignals{words: 12, meanWordLength: 5}, ReasonTooShort, "word_count 12 < min_words 50"},
 		{"too long", qualitySignals{words: 200000, meanWordLength: 5}, ReasonTooLong, "word_count 200000 > max_words 100000"},
 		{"symbol ratio", qualitySignals{words: 100, symbolRatio: 0.75, meanWordLength: 5}, ReasonSymbolRatio, "symbol_ratio 0.750 > max_symbol_ratio 0.5"},
@@ -222,7 +222,7 @@ func TestCheckQuality(t *testing.T) {
 			if tc.name == "zero thresholds turn rules off" {
 				c = Config{}
 			}
-			reason, detail := checkQuality(tc.q, c)
+			reason, detail := checkQuality(tc.q, c, "")
 			if reason != tc.wantReason || detail != tc.wantDetail {
 				t.Errorf("checkQuality = (%q, %q), want (%q, %q)", reason, detail, tc.wantReason, tc.wantDetail)
 			}

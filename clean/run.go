@@ -61,11 +61,17 @@ type Options struct {
 }
 
 // Run cleans the documents in opts.InDir and writes the result to
-// opts.OutDir: document shards, rejected.parquet and manifest.json. The
-// output is built in a temporary folder beside OutDir and renamed into
-// place at the end, so a failed run leaves no output that looks complete.
-// When no document survives, Run writes nothing and returns an error
-// wrapping ErrEmptyCorpus.
+// opts.OutDir: document shards, rejected.parquet and manifest.json.
+//
+// Run works in a hidden folder beside OutDir (see resume.go): it cleans
+// one input shard at a time into a part of its own and records each
+// finished part in a progress file. A run that was killed or canceled
+// resumes at the first unfinished input shard when started again with the
+// same configuration and input; any other change starts over. At the end
+// the parts are assembled into a temporary folder that is renamed into
+// place, so a failed run leaves no output that looks complete. When no
+// document survives, Run writes nothing, removes the hidden folder and
+// returns an error wrapping ErrEmptyCorpus.
 func Run(ctx context.Context, opts Options) (*corpus.Manifest, error) {
 	cfg := opts.Config
 	if err := cfg.Validate(); err != nil {
@@ -89,12 +95,18 @@ func Run(ctx context.Context, opts Options) (*corpus.Manifest, error) {
 	for _, s := range inManifest.Shards {
 		total += s.Rows
 	}
+	var terms map[string]TermMap
+	if cfg.Terminology {
+		if terms, err = LoadTerminology(cfg.TerminologyFile); err != nil {
+			return nil, err
+		}
+	}
 
 	start := time.Now()
-	c := newChain(cfg)
+	c := newChain(cfg, terms)
 	logger.Info("clean: language detector ready", "languages", cfg.Languages, "seconds", time.Since(start).Seconds())
 
-	// Write into a temporary folder next to the output.
+	// Open or start the work folder beside the output.
 	parent, base := filepath.Split(filepath.Clean(opts.OutDir))
 	if parent == "" {
 		parent = "."
@@ -102,39 +114,100 @@ func Run(ctx context.Context, opts Options) (*corpus.Manifest, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("creating output parent %s: %w", parent, err)
 	}
+	w, err := openWork(filepath.Join(parent, "."+base+".partial"), fingerprint(cfg, inManifest), c, logger)
+	if err != nil {
+		return nil, err
+	}
+	shardOpts := corpus.ShardOptions{RelDir: base, CreatedBy: strings.TrimSpace("adapt " + opts.ToolVersion)}
+
+	// First pass: count lines for boilerplate removal.
+	if cfg.BoilerplateMinDocs > 0 {
+		passStart := time.Now()
+		if c.boiler, err = countBoilerplate(ctx, cfg, paths); err != nil {
+			return nil, err
+		}
+		c.n.Seconds[stepBoilerplate] += time.Since(passStart).Seconds()
+		if c.boiler.capped {
+			logger.Warn("clean: boilerplate line cap reached; later lines were not counted", "boilerplate_max_lines", c.boiler.maxLines)
+		}
+	}
+
+	// Second pass: clean each unfinished input shard into its part.
+	for i, path := range paths {
+		if w.isDone(i) {
+			continue
+		}
+		if err := cleanPart(ctx, c, w, i, path, total, shardOpts, opts); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Progress != nil {
+		opts.Progress(c.n.Counts.In, total)
+	}
+
+	// Check the counts before writing anything final.
+	counts := c.n.Counts
+	if counts.In != total {
+		w.remove()
+		return nil, fmt.Errorf("%w: read %d documents from %s but its manifest lists %d; rerun collect", ErrInputMismatch, counts.In, opts.InDir, total)
+	}
+	if err := counts.Check(); err != nil {
+		return nil, fmt.Errorf("checking clean counts: %w", err)
+	}
+	if counts.Kept == 0 {
+		w.remove()
+		return nil, emptyCorpusError(counts, c.n.RuleCounts, c.cfg)
+	}
+	logger.Info("clean: documents processed", "in", counts.In, "kept", counts.Kept, "rejected", counts.Rejected)
+
+	// Assemble the parts in a temporary folder and move it into place.
 	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("creating temporary output folder in %s: %w", parent, err)
 	}
 	defer os.RemoveAll(tmp) // gone after the final rename
-
-	shardOpts := corpus.ShardOptions{RelDir: base, CreatedBy: strings.TrimSpace("adapt " + opts.ToolVersion)}
-	manifest, err := clean(ctx, c, paths, total, tmp, shardOpts, opts, logger)
+	shards, rejected, err := w.assemble(tmp, shardOpts)
 	if err != nil {
 		return nil, err
 	}
-	manifest.Inputs = inManifest.Shards
+	manifest := &corpus.Manifest{
+		SchemaVersion: corpus.SchemaVersion,
+		Stage:         StageName,
+		ToolVersion:   opts.ToolVersion,
+		CreatedAt:     time.Now().UTC(),
+		Config:        c.cfg,
+		Inputs:        inManifest.Shards,
+		Shards:        shards,
+		Rejected:      rejected,
+		Counts:        counts,
+		RuleCounts:    c.n.RuleCounts,
+		Stats:         c.stats(),
+	}
 	manifest.Stats["seconds_total"] = time.Since(start).Seconds()
-
 	if err := corpus.WriteManifest(tmp, manifest); err != nil {
 		return nil, err
 	}
 	if err := replaceDir(tmp, opts.OutDir); err != nil {
 		return nil, err
 	}
-	logger.Info("clean: done", "in", manifest.Counts.In, "kept", manifest.Counts.Kept, "rejected", manifest.Counts.Rejected)
+	w.remove()
+	logger.Info("clean: done", "in", counts.In, "kept", counts.Kept, "rejected", counts.Rejected)
 	return manifest, nil
 }
 
-// clean streams the documents in paths through c and writes shards and the
-// rejected file into dir. It returns the manifest without Inputs.
-func clean(ctx context.Context, c *chain, paths []string, total int64, dir string, shardOpts corpus.ShardOptions, opts Options, logger *slog.Logger) (*corpus.Manifest, error) {
+// cleanPart streams the documents of input shard index through c into a
+// new part of w, and records the part as done.
+func cleanPart(ctx context.Context, c *chain, w *work, index int, path string, total int64, shardOpts corpus.ShardOptions, opts Options) error {
+	dir, err := w.startPart(index)
+	if err != nil {
+		return err
+	}
 	// Both writers' Abort also removes closed files, so it runs only when
 	// this function fails.
 	shards := corpus.NewShardWriter(dir, shardOpts)
 	rejected, err := corpus.NewRejectedWriter(dir, shardOpts)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	done := false
 	defer func() {
@@ -144,68 +217,41 @@ func clean(ctx context.Context, c *chain, paths []string, total int64, dir strin
 		}
 	}()
 
-	var counts corpus.Counts
-	for doc, err := range corpus.ReadShards(paths...) {
+	for doc, err := range corpus.ReadShards(path) {
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("cleaning after %d of %d documents: %w", counts.In, total, err)
+			return fmt.Errorf("cleaning after %d of %d documents: %w", c.n.Counts.In, total, err)
 		}
 
-		counts.In++
+		c.n.Counts.In++
 		res := c.process(doc)
 		if res.Reason == "" {
-			counts.Kept++
+			c.n.Counts.Kept++
 			err = shards.Write(res.Doc)
 		} else {
-			counts.Rejected++
+			c.n.Counts.Rejected++
 			err = rejected.Write(corpus.Rejected{Document: res.Doc, Stage: StageName, Reason: res.Reason, Detail: res.Detail})
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if opts.Progress != nil && counts.In%progressEvery == 0 {
-			opts.Progress(counts.In, total)
+		if opts.Progress != nil && c.n.Counts.In%progressEvery == 0 {
+			opts.Progress(c.n.Counts.In, total)
 		}
 	}
-	if opts.Progress != nil {
-		opts.Progress(counts.In, total)
-	}
-
-	// Check the counts before writing anything final.
-	if counts.In != total {
-		return nil, fmt.Errorf("%w: read %d documents from %s but its manifest lists %d; rerun collect", ErrInputMismatch, counts.In, opts.InDir, total)
-	}
-	if err := counts.Check(); err != nil {
-		return nil, fmt.Errorf("checking clean counts: %w", err)
-	}
-	if counts.Kept == 0 {
-		return nil, emptyCorpusError(counts, c.ruleCounts, c.cfg)
-	}
-	logger.Info("clean: documents processed", "in", counts.In, "kept", counts.Kept, "rejected", counts.Rejected)
 
 	shardInfos, err := shards.Close()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rejectedInfo, err := rejected.Close()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	done = true
-	return &corpus.Manifest{
-		SchemaVersion: corpus.SchemaVersion,
-		Stage:         StageName,
-		ToolVersion:   opts.ToolVersion,
-		CreatedAt:     time.Now().UTC(),
-		Config:        c.cfg,
-		Shards:        shardInfos,
-		Rejected:      rejectedInfo,
-		Counts:        counts,
-		RuleCounts:    c.ruleCounts,
-		Stats:         c.stats(),
-	}, nil
+	return w.finishPart(index, shardInfos, rejectedInfo, c)
 }
 
 // inputShards lists the shards in dir and checks that they are the ones the
@@ -282,6 +328,24 @@ func loosenHint(reason string, cfg Config) (string, bool) {
 		return fmt.Sprintf("raise clean.max_symbol_ratio (now %g)", cfg.MaxSymbolRatio), true
 	case ReasonMeanWordLength:
 		return fmt.Sprintf("widen clean.min_mean_word_length and clean.max_mean_word_length (now %g to %g)", cfg.MinMeanWordLength, cfg.MaxMeanWordLength), true
+	case ReasonHashEllipsis:
+		return fmt.Sprintf("raise clean.max_hash_ellipsis_ratio (now %g)", cfg.MaxHashEllipsisRatio), true
+	case ReasonBulletLines:
+		return fmt.Sprintf("raise clean.max_bullet_line_fraction (now %g)", cfg.MaxBulletLineFraction), true
+	case ReasonEllipsisLines:
+		return fmt.Sprintf("raise clean.max_ellipsis_line_fraction (now %g)", cfg.MaxEllipsisLineFraction), true
+	case ReasonAlphaWords:
+		return fmt.Sprintf("lower clean.min_alpha_word_fraction (now %g)", cfg.MinAlphaWordFraction), true
+	case ReasonStopWords:
+		return fmt.Sprintf("lower clean.min_stop_words (now %d)", cfg.MinStopWords), true
+	case ReasonDuplicateLines:
+		return fmt.Sprintf("raise clean.max_duplicate_line_fraction and clean.max_duplicate_line_char_fraction (now %g and %g)", cfg.MaxDuplicateLineFraction, cfg.MaxDuplicateLineCharFraction), true
+	case ReasonDuplicateParagraphs:
+		return fmt.Sprintf("raise clean.max_duplicate_paragraph_fraction and clean.max_duplicate_paragraph_char_fraction (now %g and %g)", cfg.MaxDuplicateParagraphFraction, cfg.MaxDuplicateParagraphCharFraction), true
+	case ReasonTopNgram:
+		return fmt.Sprintf("raise clean.max_top_ngram_char_fraction (now %v)", cfg.MaxTopNgramCharFraction), true
+	case ReasonDuplicateNgram:
+		return fmt.Sprintf("raise clean.max_duplicate_ngram_char_fraction (now %v)", cfg.MaxDuplicateNgramCharFraction), true
 	case ReasonEmpty, ReasonDuplicateExact:
 		return "", true
 	}
