@@ -3,9 +3,9 @@ package pii
 import "strings"
 
 // A date is a date of birth only next to a cue such as "born", "date of
-// birth", "DOB" or "出生日期"; a plain date is not personal data. The date
-// must start within dobWindow bytes after the cue, on the same line, and
-// the match span is the date alone ("born on <DOB>").
+// birth", "DOB" or "出生日期", because a plain date is not personal data.
+// The date must start within dobWindow bytes after the cue, on the same
+// line. The match span is the date alone ("born on <DOB>").
 //
 // Accepted date forms: ISO "1980-03-12" (also with "/" or "."), numeric
 // day and month in either order with a two- or four-digit year
@@ -299,9 +299,8 @@ func birthYearValid(year, n int) bool {
 // fullYear returns a four-digit year. Two-digit years map to 1900-1999,
 // which covers most living adults.
 //
-// NOTE: a two-digit year of someone born in 2000 or later is read as
-// 19xx; this only affects the date check, not whether the text is
-// redacted.
+// NOTE: a two-digit year of someone born in 2000 or later is read as 19xx.
+// The only date this changes is 29 February of "00", which is rejected.
 func fullYear(year, n int) int {
 	if n == 2 {
 		return 1900 + year

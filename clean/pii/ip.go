@@ -6,10 +6,10 @@ import (
 )
 
 // IP addresses are validated with net/netip. Only addresses that can point
-// at one subscriber on the public Internet are reported: IPv4 global
-// unicast addresses outside the private (RFC 1918), shared (RFC 6598) and
-// reserved 0/8 and 240/4 blocks, and IPv6 addresses in the global unicast
-// block 2000::/3 (RFC 4291). Loopback, link-local, multicast and private
+// at one subscriber on the public Internet are reported. For IPv4 these are
+// global unicast addresses outside the private (RFC 1918), shared
+// (RFC 6598) and reserved 0/8 and 240/4 blocks. For IPv6 they are addresses
+// in the global unicast block 2000::/3 (RFC 4291). Loopback, link-local, multicast and private
 // addresses identify no one outside their network and are left alone.
 // Documentation ranges (192.0.2.0/24, 2001:db8::/32) are reported, so that
 // examples behave like real addresses.

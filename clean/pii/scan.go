@@ -66,10 +66,10 @@ func sameSeparators(groups []group) bool {
 }
 
 // windowBounded reports whether groups[from:to] may stand alone as a
-// number inside the longer sequence groups: the neighbours left out must be
-// joined by a space, not a hyphen, and must not be four-digit groups that
-// continue a number written in groups of four ("9400 1000 0000 ..."
-// tracking numbers).
+// number inside the longer sequence groups. The neighbours left out must be
+// joined by a space, not a hyphen. They must not be four-digit groups either,
+// which would continue a number written in groups of four ("9400 1000 0000
+// ..." tracking numbers).
 func windowBounded(groups []group, from, to int) bool {
 	if from > 0 && (groups[from].sep != ' ' || groups[from-1].len() == 4) {
 		return false

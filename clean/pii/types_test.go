@@ -165,6 +165,7 @@ func TestFindURLCredentialsNegatives(t *testing.T) {
 		{"user without password", "ssh://git@host.example.com/repo", []string{"EMAIL:git@host.example.com"}},
 		{"plain URL", "https://example.com:8443/path?a=b", nil},
 		{"empty password", "https://bob:@example.com", nil},
+		{"CVS access method", "cvs://:pserver:anoncvs@sources.example.com:/cvs", []string{"EMAIL:anoncvs@sources.example.com"}},
 	})
 }
 

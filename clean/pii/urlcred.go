@@ -1,6 +1,9 @@
 package pii
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // urlCredentialsRE matches a URL whose userinfo (RFC 3986 section 3.2.1)
 // holds a password: scheme "://" user ":" password "@" host. The user may
@@ -16,6 +19,11 @@ var urlCredentialsRE = regexp.MustCompile(
 func findURLCredentials(text string, lo, hi int) []Match {
 	var matches []Match
 	for _, loc := range urlCredentialsRE.FindAllStringSubmatchIndex(text[lo:hi], -1) {
+		// CVS writes its access method where a password would be
+		// ("cvs://:pserver:anoncvs@host"); that is no credential.
+		if strings.HasPrefix(text[lo+loc[2]:], ":pserver:") {
+			continue
+		}
 		matches = append(matches, Match{Type: TypeURLCredentials, Start: lo + loc[2], End: lo + loc[3]})
 	}
 	return matches
