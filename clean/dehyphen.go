@@ -39,12 +39,26 @@ var compoundHeads = map[string]bool{
 	"four": true, "five": true, "top": true, "open": true, "so": true,
 	"state": true, "end": true, "life": true, "time": true, "large": true,
 	"small": true, "follow": true, "peer": true, "year": true, "day": true,
-	"case": true, "anti": true, "ex": true, "mid": true, "pre": false,
+	"case": true, "anti": true, "ex": true, "mid": true,
 }
 
-// dehyphenate applies the de-hyphenation rule to s and returns the text and
-// the number of line breaks removed.
+// dehyphenate applies the de-hyphenation rule to s until nothing changes
+// (a join can make the line before a new candidate, as in "in-\nter-\nnational")
+// and returns the text and the number of line breaks removed.
 func dehyphenate(s string) (string, int) {
+	total := 0
+	for {
+		joined, n := dehyphenateOnce(s)
+		if n == 0 {
+			return s, total
+		}
+		s = joined
+		total += n
+	}
+}
+
+// dehyphenateOnce makes one pass over the lines of s.
+func dehyphenateOnce(s string) (string, int) {
 	if !strings.Contains(s, "-\n") && !strings.Contains(s, "\u2010\n") && !strings.Contains(s, "\u00ad\n") {
 		return s, 0
 	}
@@ -82,7 +96,7 @@ func dehyphenate(s string) (string, int) {
 		if keepHyphen {
 			line += hyphen
 		}
-		lines[i] = line + lines[i+1][:len(lines[i+1])-len(rest)]
+		lines[i] = line + strings.TrimRight(lines[i+1][:len(lines[i+1])-len(rest)], " ")
 		joins++
 		if rest == "" {
 			lines = append(lines[:i+1], lines[i+2:]...)

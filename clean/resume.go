@@ -309,4 +309,3 @@ func countBoilerplate(ctx context.Context, cfg Config, paths []string) (*boilerp
 	b.prune()
 	return b, nil
 }
-
