@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"sync"
+
+	"github.com/adapt-llm/adapt/tensor/internal/openblas"
 )
 
 // The blocked product uses the GotoBLAS/BLIS layering. A kc x nc block of
@@ -50,7 +52,9 @@ type gemmBuffers struct {
 }
 
 // Gemm computes C = op(A) @ op(B), or C += op(A) @ op(B) when accumulate is
-// true, splitting the work across GOMAXPROCS goroutines.
+// true, splitting the work across GOMAXPROCS goroutines. Each goroutine's
+// share goes to OpenBLAS when it is loaded and to the Go kernel otherwise
+// (see BLAS).
 //
 //	op(A) [m,k]: A is stored [m,k] with row stride lda, or [k,m] when transA
 //	op(B) [k,n]: B is stored [k,n] with row stride ldb, or [n,k] when transB
@@ -99,6 +103,10 @@ func GemmSerial(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 
 func gemmSerial(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
 	if m == 0 || n == 0 {
+		return
+	}
+	if useOpenBLAS && k > 0 {
+		openblas.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
 		return
 	}
 	if !accumulate {
