@@ -11,3 +11,8 @@ var ErrUnsupported = errors.New("unsupported model")
 // ErrMissingTensor is wrapped by LoadGPT2 when model.safetensors lacks a
 // parameter the configuration requires, or stores it with the wrong shape.
 var ErrMissingTensor = errors.New("missing or misshaped tensor")
+
+// ErrInvalidGenerateOptions is wrapped by Generate and Complete when a
+// GenerateOptions field is outside its valid range, or StopStrings are set
+// without Decode.
+var ErrInvalidGenerateOptions = errors.New("invalid generate options")
