@@ -60,6 +60,7 @@ type GPT2 struct {
 	lnfB   *Param // [C]
 
 	acts *activations
+	lora *LoRA // attached adapter, or nil
 }
 
 // NewGPT2 returns a randomly initialized model as transformers initializes
@@ -163,6 +164,9 @@ func numElements(shape []int) int {
 // (weight before bias), then ln_f. The output projection is tied to wte and
 // has no entry of its own.
 func (m *GPT2) Parameters() []*Param {
+	if m.lora != nil {
+		return m.lora.Parameters()
+	}
 	return m.params
 }
 
@@ -180,6 +184,7 @@ func (m *GPT2) ZeroGrad() {
 	for _, p := range m.params {
 		clear(p.Grad)
 	}
+	m.lora.zeroGrad()
 }
 
 // LoadGPT2 reads a Hugging Face GPT-2 folder: dir/config.json and
@@ -256,7 +261,7 @@ func (m *GPT2) Save(dir string) error {
 
 	tensors := make([]safetensors.Tensor, 0, len(m.params))
 	for _, p := range m.params {
-		tensors = append(tensors, safetensors.FromFloat32(p.Name, p.Shape, p.Data))
+		tensors = append(tensors, safetensors.FromFloat32(p.Name, p.Shape, m.lora.mergedData(p)))
 	}
 	if err := safetensors.Write(filepath.Join(dir, "model.safetensors"), tensors, nil); err != nil {
 		return fmt.Errorf("saving model weights: %w", err)

@@ -121,13 +121,17 @@ func (m *GPT2) forward(a *activations, ids []int32) {
 		la := &a.layers[l]
 		tensor.LayerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, residual, blk.ln1W.Data, blk.ln1B.Data, N, C, eps)
 		tensor.MatmulForward(la.qkv, la.ln1, blk.qkvW.Data, blk.qkvB.Data, N, C, 3*C)
+		m.lora.forward(l, gpt2CAttn, la.qkv, 3*C, la.ln1, N)
 		tensor.AttentionForward(la.atty, la.att, la.qkv, B, T, C, NH)
 		tensor.MatmulForward(la.attProj, la.atty, blk.attProjW.Data, blk.attProjB.Data, N, C, C)
+		m.lora.forward(l, gpt2AttnProj, la.attProj, C, la.atty, N)
 		tensor.ResidualForward(la.residual2, residual, la.attProj, N*C)
 		tensor.LayerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.residual2, blk.ln2W.Data, blk.ln2B.Data, N, C, eps)
 		tensor.MatmulForward(la.fch, la.ln2, blk.fcW.Data, blk.fcB.Data, N, C, 4*C)
+		m.lora.forward(l, gpt2FC, la.fch, 4*C, la.ln2, N)
 		tensor.GeluForward(la.fchGelu, la.fch, N*4*C)
 		tensor.MatmulForward(la.fcProj, la.fchGelu, blk.fcProjW.Data, blk.fcProjB.Data, N, 4*C, C)
+		m.lora.forward(l, gpt2MLPProj, la.fcProj, C, la.fchGelu, N)
 		tensor.ResidualForward(la.residual3, la.residual2, la.fcProj, N*C)
 		residual = la.residual3
 	}
@@ -152,6 +156,7 @@ func (m *GPT2) Loss(ids, targets []int32, B, T int) float32 {
 // ZeroGrad, which gradient accumulation relies on. Each call weighs its own
 // mean by 1, so to average k micro-batches, scale the gradients by 1/k.
 func (m *GPT2) ForwardBackward(ids, targets []int32, B, T int) float32 {
+	defer m.lora.beginPass()()
 	a, count := m.lossForward(ids, targets, B, T)
 	loss := meanLoss(a.losses, count)
 	if count == 0 {
@@ -229,19 +234,23 @@ func (m *GPT2) backward(a *activations, ids, targets []int32, dloss float32) {
 		// MLP branch: residual3 = residual2 + c_proj(gelu(c_fc(ln_2(residual2)))).
 		clear(a.dfcG)
 		tensor.MatmulBackward(a.dfcG, blk.fcProjW.Grad, blk.fcProjB.Grad, a.dres, la.fchGelu, blk.fcProjW.Data, N, 4*C, C)
+		m.lora.backward(l, gpt2MLPProj, a.dfcG, a.dres, C, la.fchGelu, N)
 		clear(a.dfc)
 		tensor.GeluBackward(a.dfc, la.fch, a.dfcG, N*4*C)
 		clear(a.dln)
 		tensor.MatmulBackward(a.dln, blk.fcW.Grad, blk.fcB.Grad, a.dfc, la.ln2, blk.fcW.Data, N, C, 4*C)
+		m.lora.backward(l, gpt2FC, a.dln, a.dfc, 4*C, la.ln2, N)
 		tensor.LayerNormBackward(a.dres, blk.ln2W.Grad, blk.ln2B.Grad, a.dln, la.residual2, blk.ln2W.Data, la.ln2Mean, la.ln2Rstd, N, C)
 
 		// Attention branch: residual2 = residual + c_proj(attn(c_attn(ln_1(residual)))).
 		clear(a.datty)
 		tensor.MatmulBackward(a.datty, blk.attProjW.Grad, blk.attProjB.Grad, a.dres, la.atty, blk.attProjW.Data, N, C, C)
+		m.lora.backward(l, gpt2AttnProj, a.datty, a.dres, C, la.atty, N)
 		clear(a.dqkv)
 		tensor.AttentionBackward(a.dqkv, a.datt, a.datty, la.qkv, la.att, B, T, C, NH)
 		clear(a.dln)
 		tensor.MatmulBackward(a.dln, blk.qkvW.Grad, blk.qkvB.Grad, a.dqkv, la.ln1, blk.qkvW.Data, N, C, 3*C)
+		m.lora.backward(l, gpt2CAttn, a.dln, a.dqkv, 3*C, la.ln1, N)
 		tensor.LayerNormBackward(a.dres, blk.ln1W.Grad, blk.ln1B.Grad, a.dln, residual, blk.ln1W.Data, la.ln1Mean, la.ln1Rstd, N, C)
 	}
 

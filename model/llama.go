@@ -52,6 +52,7 @@ type Llama struct {
 
 	invFreq []float64 // [HS/2] RoPE frequencies
 	acts    *llamaActivations
+	lora    *LoRA // attached adapter, or nil
 }
 
 // NewLlama returns a randomly initialized model as transformers'
@@ -159,6 +160,9 @@ func newLlama(cfg LlamaConfig) *Llama {
 // post_attention_layernorm, gate_proj, up_proj and down_proj. model.norm
 // and, unless tied to the embeddings, lm_head come last.
 func (m *Llama) Parameters() []*Param {
+	if m.lora != nil {
+		return m.lora.Parameters()
+	}
 	return m.params
 }
 
@@ -176,6 +180,7 @@ func (m *Llama) ZeroGrad() {
 	for _, p := range m.params {
 		clear(p.Grad)
 	}
+	m.lora.zeroGrad()
 }
 
 // VocabSize returns Config.VocabSize.
@@ -260,7 +265,7 @@ func (m *Llama) Save(dir string) error {
 
 	tensors := make([]safetensors.Tensor, 0, len(m.params))
 	for _, p := range m.params {
-		tensors = append(tensors, safetensors.FromFloat32(p.Name, p.Shape, p.Data))
+		tensors = append(tensors, safetensors.FromFloat32(p.Name, p.Shape, m.lora.mergedData(p)))
 	}
 	if err := safetensors.Write(filepath.Join(dir, "model.safetensors"), tensors, map[string]string{"format": "pt"}); err != nil {
 		return fmt.Errorf("saving model weights: %w", err)

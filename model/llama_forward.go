@@ -140,16 +140,23 @@ func (m *Llama) forward(a *llamaActivations, ids []int32) {
 		// Attention: residual2 = residual + o_proj(attn(rope(qkv_proj(norm(residual))))).
 		tensor.RMSNormForward(la.norm1, la.rstd1, residual, ly.inputNorm.Data, N, C, eps)
 		tensor.LinearForward(la.qkv, la.norm1, ly.qkvW, ly.qkvB, N, C, L)
+		m.lora.forward(l, llamaQ, la.qkv, L, la.norm1, N)
+		m.lora.forward(l, llamaK, la.qkv[NH*HS:], L, la.norm1, N)
+		m.lora.forward(l, llamaV, la.qkv[(NH+NKV)*HS:], L, la.norm1, N)
 		tensor.RoPEForward(la.qkv, L, a.cos, a.sin, B, T, NH+NKV, HS)
 		tensor.AttentionGQAForward(la.atty, la.att, la.qkv, B, T, NH, NKV, HS)
 		tensor.LinearForward(a.branch, la.atty, ly.o.Data, paramData(ly.ob), N, NH*HS, C)
+		m.lora.forward(l, llamaO, a.branch, C, la.atty, N)
 		tensor.ResidualForward(la.residual2, residual, a.branch, N*C)
 
 		// MLP: residual3 = residual2 + down_proj(silu(gate_proj(x)) * up_proj(x)), x = norm(residual2).
 		tensor.RMSNormForward(la.norm2, la.rstd2, la.residual2, ly.postNorm.Data, N, C, eps)
 		tensor.LinearForward(la.gateUp, la.norm2, ly.gateUpW, nil, N, C, 2*I)
+		m.lora.forward(l, llamaGate, la.gateUp, 2*I, la.norm2, N)
+		m.lora.forward(l, llamaUp, la.gateUp[I:], 2*I, la.norm2, N)
 		tensor.SwiGLUForward(la.swi, la.gateUp, N, I)
 		tensor.LinearForward(a.branch, la.swi, ly.down.Data, nil, N, I, C)
+		m.lora.forward(l, llamaDown, a.branch, C, la.swi, N)
 		tensor.ResidualForward(la.residual3, la.residual2, a.branch, N*C)
 		residual = la.residual3
 	}
@@ -211,6 +218,7 @@ func (m *Llama) Loss(ids, targets []int32, B, T int) float32 {
 // ZeroGrad. Each call weighs its own mean by 1, so to average k
 // micro-batches, scale the gradients by 1/k.
 func (m *Llama) ForwardBackward(ids, targets []int32, B, T int) float32 {
+	defer m.lora.beginPass()()
 	a, count := m.lossForward(ids, targets, B, T)
 	loss := meanLoss(a.losses, count)
 	if count == 0 {
@@ -281,10 +289,13 @@ func (m *Llama) backward(a *llamaActivations, ids, targets []int32, dloss float3
 		// MLP branch, from down_proj back to post_attention_layernorm.
 		clear(a.dswi)
 		tensor.LinearBackward(a.dswi, ly.down.Grad, nil, a.dres, la.swi, ly.down.Data, N, I, C)
+		m.lora.backward(l, llamaDown, a.dswi, a.dres, C, la.swi, N)
 		clear(a.dgateUp)
 		tensor.SwiGLUBackward(a.dgateUp, a.dswi, la.gateUp, N, I)
 		clear(a.dnorm)
 		tensor.LinearBackward(a.dnorm, ly.gateUpWGrad, nil, a.dgateUp, la.norm2, ly.gateUpW, N, C, 2*I)
+		m.lora.backward(l, llamaGate, a.dnorm, a.dgateUp, 2*I, la.norm2, N)
+		m.lora.backward(l, llamaUp, a.dnorm, a.dgateUp[I:], 2*I, la.norm2, N)
 		tensor.RMSNormBackward(a.dres, ly.postNorm.Grad, a.dnorm, la.residual2, ly.postNorm.Data, la.rstd2, N, C)
 
 		// Attention branch, from o_proj back to input_layernorm. RoPE's
@@ -292,11 +303,15 @@ func (m *Llama) backward(a *llamaActivations, ids, targets []int32, dloss float3
 		// the projection outputs.
 		clear(a.datty)
 		tensor.LinearBackward(a.datty, ly.o.Grad, paramGrad(ly.ob), a.dres, la.atty, ly.o.Data, N, NH*HS, C)
+		m.lora.backward(l, llamaO, a.datty, a.dres, C, la.atty, N)
 		clear(a.dqkv)
 		tensor.AttentionGQABackward(a.dqkv, a.datt, a.datty, la.qkv, la.att, B, T, NH, NKV, HS)
 		tensor.RoPEBackward(a.dqkv, L, a.cos, a.sin, B, T, NH+NKV, HS)
 		clear(a.dnorm)
 		tensor.LinearBackward(a.dnorm, ly.qkvWGrad, ly.qkvBGrad, a.dqkv, la.norm1, ly.qkvW, N, C, L)
+		m.lora.backward(l, llamaQ, a.dnorm, a.dqkv, L, la.norm1, N)
+		m.lora.backward(l, llamaK, a.dnorm, a.dqkv[NH*HS:], L, la.norm1, N)
+		m.lora.backward(l, llamaV, a.dnorm, a.dqkv[(NH+NKV)*HS:], L, la.norm1, N)
 		tensor.RMSNormBackward(a.dres, ly.inputNorm.Grad, a.dnorm, residual, ly.inputNorm.Data, la.rstd1, N, C)
 	}
 
