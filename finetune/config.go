@@ -62,6 +62,9 @@ type Config struct {
 	// KeepCheckpoints is how many of the newest checkpoints are kept on
 	// disk. Zero means 2.
 	KeepCheckpoints int `yaml:"keep_checkpoints" json:"keep_checkpoints"`
+	// LoRA, when set and enabled, trains low-rank adapters on frozen base
+	// weights. Nil means every weight is trained.
+	LoRA *LoRAConfig `yaml:"lora" json:"lora,omitempty"`
 }
 
 // Defaults of the fields whose zero value stands for a fixed number.
@@ -156,5 +159,5 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: %s is %v, must be %s", ErrInvalidConfig, ch.name, ch.val, ch.want)
 		}
 	}
-	return nil
+	return c.LoRA.validate()
 }

@@ -89,6 +89,11 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 			ErrInvalidConfig, cfg.SeqLen, positions, filepath.Join(opts.BaseModel, "config.json"))
 	}
 
+	adapter, err := attachLoRA(lm, cfg, filepath.Join(opts.OutDir, CheckpointDirName), logger)
+	if err != nil {
+		return nil, err
+	}
+
 	// Read, split, tokenize and pack the documents.
 	train, val, docCounts, err := loadSplits(opts.DataDir, tok, eot, cfg)
 	if err != nil {
@@ -132,6 +137,11 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if adapter != nil {
+		if err := saveAdapter(adapter, opts.OutDir, opts.BaseModel); err != nil {
+			return nil, err
+		}
 	}
 	metrics := &Metrics{
 		BaseModel:      opts.BaseModel,
