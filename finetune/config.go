@@ -65,6 +65,19 @@ type Config struct {
 	// LoRA, when set and enabled, trains low-rank adapters on frozen base
 	// weights. Nil means every weight is trained.
 	LoRA *LoRAConfig `yaml:"lora" json:"lora,omitempty"`
+	// LRSchedule is the decay after warm-up: "cosine", "linear" or
+	// "constant" (see ScheduledLR). Empty means "cosine".
+	LRSchedule string `yaml:"lr_schedule" json:"lr_schedule,omitempty"`
+	// EarlyStopPatience stops training after this many validation passes in
+	// a row without a new best validation loss. Zero means never stop early.
+	EarlyStopPatience int `yaml:"early_stop_patience" json:"early_stop_patience,omitempty"`
+	// EarlyStopMinDelta is how much lower than the best so far (nats) a
+	// validation loss must be to count as a new best. Zero means any
+	// decrease counts.
+	EarlyStopMinDelta float64 `yaml:"early_stop_min_delta" json:"early_stop_min_delta,omitempty"`
+	// Replay mixes general-domain text into every batch to limit
+	// forgetting. The zero value mixes none.
+	Replay ReplayConfig `yaml:"replay" json:"replay,omitzero"`
 }
 
 // Defaults of the fields whose zero value stands for a fixed number.
@@ -153,6 +166,11 @@ func (c Config) Validate() error {
 		{c.ValFraction < 0 || c.ValFraction >= 1, "val_fraction", c.ValFraction, "in [0, 1)"},
 		{c.CheckpointEvery < 0, "checkpoint_every", c.CheckpointEvery, ">= 0"},
 		{c.KeepCheckpoints < 0, "keep_checkpoints", c.KeepCheckpoints, ">= 0"},
+		{!validSchedule(c.LRSchedule), "lr_schedule", c.LRSchedule, `"cosine", "linear" or "constant"`},
+		{c.EarlyStopPatience < 0, "early_stop_patience", c.EarlyStopPatience, ">= 0"},
+		{!(c.EarlyStopMinDelta >= 0), "early_stop_min_delta", c.EarlyStopMinDelta, ">= 0"},
+		{!(c.Replay.Fraction >= 0 && c.Replay.Fraction < 1), "replay.fraction", c.Replay.Fraction, "in [0, 1)"},
+		{c.Replay.Fraction > 0 && c.Replay.Path == "", "replay.path", `""`, "set when replay.fraction > 0"},
 	}
 	for _, ch := range checks {
 		if ch.bad {

@@ -14,6 +14,14 @@ type Metrics struct {
 	// ElapsedSeconds is the wall time of the training loop.
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
 	Steps          int     `json:"steps"`
+	// StopReason says why training ended: "completed" (every planned
+	// step), "time_limit" or "early_stopping".
+	StopReason string `json:"stop_reason,omitempty"`
+	// PlannedSteps is the step count the run was configured for.
+	PlannedSteps int `json:"planned_steps,omitempty"`
+	// ReplayTokens is the size of the packed replay split; zero without
+	// replay.
+	ReplayTokens int64 `json:"replay_tokens,omitempty"`
 	// TokensPerStep is batch size x sequence length x accumulation steps.
 	TokensPerStep int `json:"tokens_per_step"`
 	// TrainTokens and ValTokens are the sizes of the packed splits.

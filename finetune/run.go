@@ -101,11 +101,18 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 	}
 	logger.Info("packed data", "train_docs", docCounts[0], "val_docs", docCounts[1],
 		"train_tokens", train.Tokens, "val_tokens", val.Tokens, "train_sequences", train.Len(), "seq_len", cfg.SeqLen)
+	var replay *Packed
+	if cfg.Replay.Fraction > 0 {
+		if replay, err = loadReplay(cfg.Replay.Path, tok, eot, cfg.SeqLen); err != nil {
+			return nil, err
+		}
+		logger.Info("packed replay data", "path", cfg.Replay.Path, "tokens", replay.Tokens, "sequences", replay.Len(), "fraction", cfg.Replay.Fraction)
+	}
 
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating output folder: %w", err)
 	}
-	fingerprint, err := runFingerprint(opts.BaseModel, cfg, train)
+	fingerprint, err := runFingerprint(opts.BaseModel, cfg, train, replay)
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +125,7 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 		Params:        params,
 		Train:         train,
 		Val:           val,
+		Replay:        replay,
 		CheckpointDir: filepath.Join(opts.OutDir, CheckpointDirName),
 		Fingerprint:   fingerprint,
 		Logger:        logger,
@@ -149,12 +157,17 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 		StartedAt:      started,
 		ElapsedSeconds: res.Elapsed.Seconds(),
 		Steps:          res.Steps,
+		StopReason:     res.StopReason,
+		PlannedSteps:   res.PlannedSteps,
 		TokensPerStep:  res.TokensPerStep,
 		TrainTokens:    train.Tokens,
 		ValTokens:      val.Tokens,
 		Train:          res.Train,
 		Val:            res.Val,
 		Config:         configMap(cfg, opts.ToolVersion),
+	}
+	if replay != nil {
+		metrics.ReplayTokens = replay.Tokens
 	}
 	if err := writeJSON(filepath.Join(opts.OutDir, MetricsFileName), metrics); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", MetricsFileName, err)
@@ -267,8 +280,8 @@ func loadSplits(dir string, tok *tokenizer.Tokenizer, eot int32, cfg Config) (tr
 
 // runFingerprint hashes what determines the training trajectory: the base
 // model's weights file, the settings that affect the weights and the packed
-// training data.
-func runFingerprint(baseDir string, cfg Config, train *Packed) (string, error) {
+// training and replay data.
+func runFingerprint(baseDir string, cfg Config, train, replay *Packed) (string, error) {
 	h := sha256.New()
 	weights, _, err := corpus.HashFile(filepath.Join(baseDir, "model.safetensors"))
 	if err != nil {
@@ -285,6 +298,12 @@ func runFingerprint(baseDir string, cfg Config, train *Packed) (string, error) {
 	for _, id := range train.Inputs {
 		binary.LittleEndian.PutUint32(buf, uint32(id))
 		h.Write(buf)
+	}
+	if replay != nil {
+		for _, id := range replay.Inputs {
+			binary.LittleEndian.PutUint32(buf, uint32(id))
+			h.Write(buf)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

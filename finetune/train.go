@@ -31,6 +31,10 @@ type TrainOptions struct {
 	Params []Tensor
 	// Train and Val are the packed splits. Val may be nil or empty.
 	Train, Val *Packed
+	// Replay is the packed general-domain split that supplies
+	// Config.Replay.Fraction of the training sequences. Nil means none,
+	// whatever the fraction.
+	Replay *Packed
 	// CheckpointDir is the folder for checkpoints; empty means none are
 	// written or resumed from.
 	CheckpointDir string
@@ -57,10 +61,13 @@ type TrainResult struct {
 	Steps int
 	// ResumedFrom is the step of the checkpoint the run resumed from, or 0.
 	ResumedFrom int
-	// StoppedAt is the step after which StopAt ended training, or 0 when
-	// all Steps ran. PlannedSteps is the step count before StopAt cut it.
-	StoppedAt     int
-	PlannedSteps  int
+	// StoppedAt is the step after which StopAt or early stopping ended
+	// training, or 0 when all Steps ran. PlannedSteps is the step count
+	// before StopAt cut it.
+	StoppedAt    int
+	PlannedSteps int
+	// StopReason is StopCompleted, StopTimeLimit or StopEarly.
+	StopReason    string
 	TokensPerStep int
 	Train, Val    []LossPoint
 	// Elapsed is the wall time of the training loop, summed over resumes.
@@ -72,14 +79,16 @@ type TrainResult struct {
 // pass (Epochs when set) when MaxSteps is zero. It is at least 1.
 func TotalSteps(cfg Config, n int) int {
 	cfg = cfg.withDefaults()
-	perStep := cfg.BatchSize * cfg.GradAccum
+	// Replay takes its fraction of each step's sequences, so an epoch of
+	// the training split takes more steps.
+	perStep := float64(cfg.BatchSize*cfg.GradAccum) * (1 - cfg.Replay.Fraction)
 	epochs := cfg.Epochs
 	if cfg.MaxSteps == 0 && epochs == 0 {
 		epochs = 1
 	}
 	steps := cfg.MaxSteps
 	if epochs > 0 {
-		byEpochs := int(math.Ceil(epochs * float64(n) / float64(perStep)))
+		byEpochs := int(math.Ceil(epochs * float64(n) / perStep))
 		if steps == 0 || byEpochs < steps {
 			steps = byEpochs
 		}
@@ -120,7 +129,7 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 
 	B, T := cfg.BatchSize, cfg.SeqLen
 	total := TotalSteps(cfg, opts.Train.Len())
-	res := &TrainResult{Steps: total, PlannedSteps: total, TokensPerStep: B * T * cfg.GradAccum}
+	res := &TrainResult{Steps: total, PlannedSteps: total, TokensPerStep: B * T * cfg.GradAccum, StopReason: StopCompleted}
 	opt := NewAdamW(opts.Params, cfg.AdamBeta1, cfg.AdamBeta2, cfg.AdamEps, cfg.WeightDecay)
 
 	// Resume from the newest matching checkpoint.
@@ -137,7 +146,9 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 		}
 	}
 
-	batch := newBatcher(opts.Train, B, cfg.Seed)
+	batch := newMixBatcher(opts.Train, opts.Replay, B, cfg.Seed, cfg.Replay.Fraction)
+	early := &earlyStopper{patience: cfg.EarlyStopPatience, minDelta: cfg.EarlyStopMinDelta}
+	early.replay(res.Val)
 	start := time.Now()
 	elapsedBefore := res.Elapsed
 	firstStep := opt.Step()
@@ -175,13 +186,13 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 
 		// Clip, schedule and update.
 		norm := ClipGradNorm(opts.Params, cfg.GradClip)
-		lr := LearningRate(step, total, cfg.WarmupSteps, cfg.LearningRate, cfg.MinLRRatio)
+		lr := ScheduledLR(cfg.LRSchedule, step, total, cfg.WarmupSteps, cfg.LearningRate, cfg.MinLRRatio)
 		opt.Update(lr)
 
 		done := step + 1
 		stopping := !opts.StopAt.IsZero() && !time.Now().Before(opts.StopAt) && done < total
 		if stopping {
-			res.StoppedAt, res.Steps = done, done
+			res.StoppedAt, res.Steps, res.StopReason = done, done, StopTimeLimit
 		}
 		tokens := int64(done) * int64(res.TokensPerStep)
 		res.Train = append(res.Train, LossPoint{Step: done, Loss: loss, LR: lr, Tokens: tokens})
@@ -191,6 +202,11 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 			if val, ok := evaluate(m, opts.Val, B, cfg.EvalBatches); ok {
 				res.Val = append(res.Val, LossPoint{Step: done, Loss: val, Tokens: tokens})
 				logger.Info("validation", "step", done, "total_steps", total, "train_loss", loss, "val_loss", val)
+				if early.observe(val) && done < total && !stopping {
+					stopping = true
+					res.StoppedAt, res.Steps, res.StopReason = done, done, StopEarly
+					logger.Info("stopping early", "step", done, "best_val_loss", early.best, "evaluations_without_improvement", early.since)
+				}
 			}
 		}
 		res.Elapsed = elapsedBefore + time.Since(start)
@@ -206,7 +222,9 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 			opts.Progress(done, total)
 		}
 		if stopping {
-			logger.Info("stopped at the time limit", "step", done, "total_steps", total)
+			if res.StopReason == StopTimeLimit {
+				logger.Info("stopped at the time limit", "step", done, "total_steps", total)
+			}
 			break
 		}
 	}
@@ -260,40 +278,4 @@ func evaluate(m Model, val *Packed, B, maxBatches int) (float64, bool) {
 		return 0, false
 	}
 	return sum / float64(count), true
-}
-
-// batcher cuts a packed split into micro-batches. Micro-batch k holds the
-// sequences at positions k·B … k·B+B−1 of the concatenated per-epoch
-// orders, so batches run on across epoch boundaries.
-type batcher struct {
-	data    *Packed
-	B       int
-	seed    int64
-	epoch   int
-	order   []int
-	ids     []int32 // [B,T] buffer
-	targets []int32 // [B,T] buffer
-}
-
-func newBatcher(data *Packed, B int, seed int64) *batcher {
-	T := data.SeqLen
-	return &batcher{data: data, B: B, seed: seed, epoch: -1, ids: make([]int32, B*T), targets: make([]int32, B*T)}
-}
-
-// at returns micro-batch k. The returned slices are reused by the next call.
-func (b *batcher) at(k int64) (ids, targets []int32) {
-	n := int64(b.data.Len())
-	T := b.data.SeqLen
-	for i := range b.B {
-		pos := k*int64(b.B) + int64(i)
-		epoch := int(pos / n)
-		if epoch != b.epoch {
-			b.order = epochOrder(int(n), b.seed, epoch)
-			b.epoch = epoch
-		}
-		seq := b.order[pos%n]
-		copy(b.ids[i*T:(i+1)*T], b.data.Inputs[seq*T:(seq+1)*T])
-		copy(b.targets[i*T:(i+1)*T], b.data.Targets[seq*T:(seq+1)*T])
-	}
-	return b.ids, b.targets
 }
