@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/adapt-llm/adapt/tensor/internal/openblas"
 )
@@ -67,6 +69,17 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 	if m == 0 || n == 0 {
 		return
 	}
+	start := time.Now()
+	defer func() {
+		gemmCalls.Add(1)
+		gemmFLOPs.Add(2 * int64(m) * int64(n) * int64(k))
+		gemmNanos.Add(int64(time.Since(start)))
+	}()
+
+	if useOpenBLAS && openblasThreaded && k > 0 {
+		openblas.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
+		return
+	}
 
 	// Split the larger of m and n into slabs. Each worker packs its own
 	// blocks, which repeats the packing of the shared operand once per worker
@@ -92,6 +105,26 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 		}
 		gemmSerial(transA, transB, m, hi-lo, k, a, lda, bSub, ldb, c[lo:], ldc, accumulate)
 	})
+}
+
+// Totals over every Gemm call, for GemmTotals.
+var gemmCalls, gemmFLOPs, gemmNanos atomic.Int64
+
+// GemmStats are totals over Gemm calls.
+type GemmStats struct {
+	// Calls is the number of calls with a non-empty C.
+	Calls int64
+	// FLOPs counts 2*m*n*k per call.
+	FLOPs int64
+	// Elapsed is the wall time spent inside those calls.
+	Elapsed time.Duration
+}
+
+// GemmTotals returns the totals over all Gemm calls since the process
+// started. GemmSerial calls (the per-head products of attention) are not
+// counted, because they run inside other kernels' goroutines.
+func GemmTotals() GemmStats {
+	return GemmStats{Calls: gemmCalls.Load(), FLOPs: gemmFLOPs.Load(), Elapsed: time.Duration(gemmNanos.Load())}
 }
 
 // GemmSerial is Gemm on the calling goroutine only, for callers that

@@ -30,6 +30,10 @@ var (
 	useOpenBLAS bool
 	// blasLoadErr is why OpenBLAS is not in use, or nil.
 	blasLoadErr error
+	// openblasThreaded says whether Gemm hands each product whole to
+	// OpenBLAS running on GOMAXPROCS threads, instead of splitting it
+	// across goroutines that each call OpenBLAS on one thread.
+	openblasThreaded bool
 )
 
 func init() {

@@ -3,7 +3,10 @@ package tensor
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+
+	"github.com/adapt-llm/adapt/tensor/internal/openblas"
 )
 
 // withBLAS runs f with the backend switched to name, restoring the previous
@@ -101,5 +104,39 @@ func BenchmarkGemmBackends(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// BenchmarkOpenBLASThreading compares the two ways Gemm can use OpenBLAS
+// on GOMAXPROCS cores: goroutines that each call it on one thread, or one
+// call on GOMAXPROCS OpenBLAS threads.
+func BenchmarkOpenBLASThreading(b *testing.B) {
+	if err := SetBLAS(blasOpenBLAS); err != nil {
+		b.Skipf("OpenBLAS is not available: %v", err)
+	}
+	const m, n, k = 1024, 2304, 768
+	r := rand.New(rand.NewPCG(1, 1))
+	a, bm := randSlice(r, m*k, 1), randSlice(r, k*n, 1)
+	out := make([]float32, m*n)
+	for _, threaded := range []bool{false, true} {
+		b.Run(fmt.Sprintf("threaded=%v", threaded), func(b *testing.B) {
+			saved := openblasThreaded
+			openblasThreaded = threaded
+			threads := 1
+			if threaded {
+				threads = runtime.GOMAXPROCS(0)
+			}
+			if err := openblas.SetThreads(threads); err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				openblasThreaded = saved
+				openblas.SetThreads(1)
+			}()
+			for b.Loop() {
+				Gemm(false, false, m, n, k, a, k, bm, n, out, n, false)
+			}
+			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
 	}
 }

@@ -17,6 +17,7 @@ typedef void (*sgemm_fn)(int order, int transa, int transb, int m, int n, int k,
 typedef void (*set_threads_fn)(int);
 
 static sgemm_fn adapt_sgemm;
+static set_threads_fn adapt_set_threads;
 
 static int adapt_blas_open(const char *name) {
 	void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
@@ -27,7 +28,14 @@ static int adapt_blas_open(const char *name) {
 	// on one OpenBLAS thread.
 	set_threads_fn st = (set_threads_fn)dlsym(h, "openblas_set_num_threads");
 	if (st != NULL) st(1);
+	adapt_set_threads = st;
 	adapt_sgemm = f;
+	return 0;
+}
+
+static int adapt_blas_set_threads(int n) {
+	if (adapt_set_threads == NULL) return 1;
+	adapt_set_threads(n);
 	return 0;
 }
 
@@ -41,6 +49,7 @@ static void adapt_blas_sgemm(int ta, int tb, int m, int n, int k,
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"unsafe"
@@ -71,6 +80,16 @@ func Load() error {
 		}
 	})
 	return loadErr
+}
+
+// SetThreads sets the number of threads OpenBLAS uses in each call, for
+// the whole process. It returns an error when the library has no
+// openblas_set_num_threads. Load must have succeeded.
+func SetThreads(n int) error {
+	if C.adapt_blas_set_threads(C.int(n)) != 0 {
+		return errors.New("setting OpenBLAS threads: the library has no openblas_set_num_threads")
+	}
+	return nil
 }
 
 // Sgemm computes C = op(A) @ op(B), or C += op(A) @ op(B) when

@@ -14,3 +14,8 @@ func Load() error {
 func Sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
 	panic("openblas: OpenBLAS is not available in this build")
 }
+
+// SetThreads returns an error: Load never succeeds in this build.
+func SetThreads(n int) error {
+	return errors.New("setting OpenBLAS threads: this build has no cgo")
+}
