@@ -12,9 +12,9 @@ const (
 )
 
 // earlyStopper tracks validation losses for early stopping as Keras'
-// EarlyStopping callback does (monitor val_loss, mode min): a loss counts
-// as an improvement when it is below the best so far by more than minDelta,
-// and training stops after patience passes in a row without one.
+// EarlyStopping callback does with monitor val_loss and mode min. A loss
+// counts as an improvement when it is below the best so far by more than
+// minDelta. Training stops after patience passes in a row without one.
 type earlyStopper struct {
 	patience int
 	minDelta float64

@@ -63,7 +63,7 @@ func (o *seqOrder) at(pos int64) int {
 
 // mixBatcher cuts micro-batches from a domain split and, when replay is
 // set, a replay split. Micro-batch k is a function of k alone, so a resumed
-// run sees the same batches. Domain sequences come first in each batch and
+// run gets the same batches. Domain sequences come first in each batch and
 // replay sequences fill the last slots. Without replay, micro-batch k holds
 // the sequences at positions k·B … k·B+B−1 of the concatenated per-epoch
 // orders, so batches run on across epoch boundaries.
