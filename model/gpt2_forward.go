@@ -212,7 +212,9 @@ func (m *GPT2) backward(a *activations, ids, targets []int32, dloss float32) {
 	dlogits := a.probs
 	tensor.CrossEntropyBackward(dlogits, a.probs, targets, dloss, N, V)
 	tensor.Gemm(false, false, N, C, V, dlogits, V, m.wte.Data, C, a.dln, C, false)
-	tensor.Gemm(true, false, V, C, N, dlogits, V, a.lnf, C, m.wte.Grad, C, true)
+	if m.lora == nil {
+		tensor.Gemm(true, false, V, C, N, dlogits, V, a.lnf, C, m.wte.Grad, C, true)
+	}
 
 	// dres carries the gradient of the residual stream. Both residual
 	// additions pass it through unchanged to their two inputs, so the
@@ -233,23 +235,23 @@ func (m *GPT2) backward(a *activations, ids, targets []int32, dloss float32) {
 
 		// MLP branch: residual3 = residual2 + c_proj(gelu(c_fc(ln_2(residual2)))).
 		clear(a.dfcG)
-		tensor.MatmulBackward(a.dfcG, blk.fcProjW.Grad, blk.fcProjB.Grad, a.dres, la.fchGelu, blk.fcProjW.Data, N, 4*C, C)
+		m.matmulBackward(a.dfcG, blk.fcProjW.Grad, blk.fcProjB.Grad, a.dres, la.fchGelu, blk.fcProjW.Data, N, 4*C, C)
 		m.lora.backward(l, gpt2MLPProj, a.dfcG, a.dres, C, la.fchGelu, N)
 		clear(a.dfc)
 		tensor.GeluBackward(a.dfc, la.fch, a.dfcG, N*4*C)
 		clear(a.dln)
-		tensor.MatmulBackward(a.dln, blk.fcW.Grad, blk.fcB.Grad, a.dfc, la.ln2, blk.fcW.Data, N, C, 4*C)
+		m.matmulBackward(a.dln, blk.fcW.Grad, blk.fcB.Grad, a.dfc, la.ln2, blk.fcW.Data, N, C, 4*C)
 		m.lora.backward(l, gpt2FC, a.dln, a.dfc, 4*C, la.ln2, N)
 		tensor.LayerNormBackward(a.dres, blk.ln2W.Grad, blk.ln2B.Grad, a.dln, la.residual2, blk.ln2W.Data, la.ln2Mean, la.ln2Rstd, N, C)
 
 		// Attention branch: residual2 = residual + c_proj(attn(c_attn(ln_1(residual)))).
 		clear(a.datty)
-		tensor.MatmulBackward(a.datty, blk.attProjW.Grad, blk.attProjB.Grad, a.dres, la.atty, blk.attProjW.Data, N, C, C)
+		m.matmulBackward(a.datty, blk.attProjW.Grad, blk.attProjB.Grad, a.dres, la.atty, blk.attProjW.Data, N, C, C)
 		m.lora.backward(l, gpt2AttnProj, a.datty, a.dres, C, la.atty, N)
 		clear(a.dqkv)
 		tensor.AttentionBackward(a.dqkv, a.datt, a.datty, la.qkv, la.att, B, T, C, NH)
 		clear(a.dln)
-		tensor.MatmulBackward(a.dln, blk.qkvW.Grad, blk.qkvB.Grad, a.dqkv, la.ln1, blk.qkvW.Data, N, C, 3*C)
+		m.matmulBackward(a.dln, blk.qkvW.Grad, blk.qkvB.Grad, a.dqkv, la.ln1, blk.qkvW.Data, N, C, 3*C)
 		m.lora.backward(l, gpt2CAttn, a.dln, a.dqkv, 3*C, la.ln1, N)
 		tensor.LayerNormBackward(a.dres, blk.ln1W.Grad, blk.ln1B.Grad, a.dln, residual, blk.ln1W.Data, la.ln1Mean, la.ln1Rstd, N, C)
 	}

@@ -267,7 +267,9 @@ func (m *Llama) backward(a *llamaActivations, ids, targets []int32, dloss float3
 	dlogits := a.probs
 	tensor.CrossEntropyBackward(dlogits, a.probs, targets, dloss, N, V)
 	tensor.Gemm(false, false, N, C, V, dlogits, V, w, C, a.dnorm, C, false)
-	tensor.Gemm(true, false, V, C, N, dlogits, V, a.normed, C, wGrad, C, true)
+	if m.lora == nil {
+		tensor.Gemm(true, false, V, C, N, dlogits, V, a.normed, C, wGrad, C, true)
+	}
 
 	// dres carries the gradient of the residual stream. Each residual add
 	// passes it unchanged to both inputs, so the branches add into it in
@@ -288,12 +290,12 @@ func (m *Llama) backward(a *llamaActivations, ids, targets []int32, dloss float3
 
 		// MLP branch, from down_proj back to post_attention_layernorm.
 		clear(a.dswi)
-		tensor.LinearBackward(a.dswi, ly.down.Grad, nil, a.dres, la.swi, ly.down.Data, N, I, C)
+		m.linearBackward(a.dswi, ly.down.Grad, nil, a.dres, la.swi, ly.down.Data, N, I, C)
 		m.lora.backward(l, llamaDown, a.dswi, a.dres, C, la.swi, N)
 		clear(a.dgateUp)
 		tensor.SwiGLUBackward(a.dgateUp, a.dswi, la.gateUp, N, I)
 		clear(a.dnorm)
-		tensor.LinearBackward(a.dnorm, ly.gateUpWGrad, nil, a.dgateUp, la.norm2, ly.gateUpW, N, C, 2*I)
+		m.linearBackward(a.dnorm, ly.gateUpWGrad, nil, a.dgateUp, la.norm2, ly.gateUpW, N, C, 2*I)
 		m.lora.backward(l, llamaGate, a.dnorm, a.dgateUp, 2*I, la.norm2, N)
 		m.lora.backward(l, llamaUp, a.dnorm, a.dgateUp[I:], 2*I, la.norm2, N)
 		tensor.RMSNormBackward(a.dres, ly.postNorm.Grad, a.dnorm, la.residual2, ly.postNorm.Data, la.rstd2, N, C)
@@ -302,13 +304,13 @@ func (m *Llama) backward(a *llamaActivations, ids, targets []int32, dloss float3
 		// backward turns the gradient of the rotated q and k into that of
 		// the projection outputs.
 		clear(a.datty)
-		tensor.LinearBackward(a.datty, ly.o.Grad, paramGrad(ly.ob), a.dres, la.atty, ly.o.Data, N, NH*HS, C)
+		m.linearBackward(a.datty, ly.o.Grad, paramGrad(ly.ob), a.dres, la.atty, ly.o.Data, N, NH*HS, C)
 		m.lora.backward(l, llamaO, a.datty, a.dres, C, la.atty, N)
 		clear(a.dqkv)
 		tensor.AttentionGQABackward(a.dqkv, a.datt, a.datty, la.qkv, la.att, B, T, NH, NKV, HS)
 		tensor.RoPEBackward(a.dqkv, L, a.cos, a.sin, B, T, NH+NKV, HS)
 		clear(a.dnorm)
-		tensor.LinearBackward(a.dnorm, ly.qkvWGrad, ly.qkvBGrad, a.dqkv, la.norm1, ly.qkvW, N, C, L)
+		m.linearBackward(a.dnorm, ly.qkvWGrad, ly.qkvBGrad, a.dqkv, la.norm1, ly.qkvW, N, C, L)
 		m.lora.backward(l, llamaQ, a.dnorm, a.dqkv, L, la.norm1, N)
 		m.lora.backward(l, llamaK, a.dnorm, a.dqkv[NH*HS:], L, la.norm1, N)
 		m.lora.backward(l, llamaV, a.dnorm, a.dqkv[(NH+NKV)*HS:], L, la.norm1, N)

@@ -513,3 +513,24 @@ func (l *LoRA) dropout(mod *loraModule, inp []float32) {
 		}
 	}
 }
+
+// matmulBackward is tensor.MatmulBackward, reduced to the input gradient
+// dinp += dout weight^T when an attached adapter freezes the base weights,
+// which skips the weight and bias gradients nothing would read.
+func (m *GPT2) matmulBackward(dinp, dweight, dbias, dout, inp, weight []float32, N, C, OC int) {
+	if m.lora == nil {
+		tensor.MatmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC)
+		return
+	}
+	tensor.Gemm(false, true, N, C, OC, dout, OC, weight, OC, dinp, C, true)
+}
+
+// linearBackward is tensor.LinearBackward, reduced to the input gradient
+// dinp += dout weight when an attached adapter freezes the base weights.
+func (m *Llama) linearBackward(dinp, dweight, dbias, dout, inp, weight []float32, N, C, OC int) {
+	if m.lora == nil {
+		tensor.LinearBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC)
+		return
+	}
+	tensor.Gemm(false, false, N, C, OC, dout, OC, weight, C, dinp, C, true)
+}
