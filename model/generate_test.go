@@ -275,3 +275,59 @@ func TestGenerateRejectsBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// With a LoRA adapter attached, the cached decoder adds the adapter's
+// output to every wrapped layer as Forward does.
+func TestDecoderWithLoRAMatchesForward(t *testing.T) {
+	// Tolerance as in TestDecoderLogitsMatchForward, scaled for weights of
+	// order 1 in these random models.
+	const tol = 1e-3
+	cases := []struct {
+		name string
+		m    CausalLM
+		cfg  LoRAConfig
+	}{
+		{"gpt2", smallGPT2(), LoRAConfig{R: 2, Alpha: 4, TargetModules: []string{"c_attn", "c_proj", "c_fc"}, Seed: 1}},
+		{"llama", NewLlama(smallLlama(), 1), LoRAConfig{R: 2, Alpha: 4, TargetRegexp: `.*_proj`, Seed: 2}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ids := []int32{1, 4, 2, 7, 3, 5}
+			V := tc.m.VocabSize()
+			base := slices.Clone(tc.m.Forward(ids, 1, len(ids)))
+			l, err := NewLoRA(tc.m, tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			randomizeB(l, 5)
+			want := slices.Clone(tc.m.Forward(ids, 1, len(ids)))
+			if slices.Equal(base, want) {
+				t.Fatal("the adapter does not change the logits, so the test would prove nothing")
+			}
+
+			// Prefill two tokens, then one at a time.
+			d := newDecoder(tc.m)
+			check := func(pos int, got []float32) {
+				t.Helper()
+				row := want[pos*V : (pos+1)*V]
+				for v := range row {
+					if diff := math.Abs(float64(got[v] - row[v])); diff > tol {
+						t.Fatalf("position %d token %d: cached logit %g, full %g", pos, v, got[v], row[v])
+					}
+				}
+			}
+			check(1, d.step(ids[:2]))
+			for pos := 2; pos < len(ids); pos++ {
+				check(pos, d.step(ids[pos:pos+1]))
+			}
+
+			gen, err := Generate(tc.m, ids[:3], GenerateOptions{MaxNewTokens: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if full := tc.m.Greedy(ids[:3], 4); !slices.Equal(gen, full) {
+				t.Errorf("cached Generate = %v, full-recompute Greedy = %v", gen, full)
+			}
+		})
+	}
+}

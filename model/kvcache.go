@@ -30,31 +30,16 @@ type decoder interface {
 }
 
 // newDecoder returns a cached decoder for m, or nil when m's architecture
-// has none or an adapter changes its forward pass.
+// has none. An attached LoRA adapter adds its output to each wrapped layer
+// as in the full forward pass.
 func newDecoder(m CausalLM) decoder {
 	switch m := m.(type) {
 	case *GPT2:
-		if !ownParameters(m.Parameters(), m.params) {
-			return nil
-		}
 		return newGPT2Decoder(m)
 	case *Llama:
-		if !ownParameters(m.Parameters(), m.params) {
-			return nil
-		}
 		return newLlamaDecoder(m)
 	}
 	return nil
-}
-
-// ownParameters reports whether Parameters returns the model's own weights.
-// It does not while a LoRA adapter is attached, and the cached decoders
-// compute the base layers only.
-//
-// NOTE: generation with an attached adapter therefore recomputes the whole
-// context for each token; merging the adapter first restores the cache.
-func ownParameters(got, own []*Param) bool {
-	return len(got) == len(own) && (len(own) == 0 || got[0] == own[0])
 }
 
 // kvLayer is one layer's cache: keys and values [S,W] for W channels per
@@ -218,17 +203,21 @@ func (d *gpt2Decoder) step(ids []int32) []float32 {
 		kv := &d.layers[l]
 		tensor.LayerNormForward(b.norm, b.stat1, b.stat2, x, blk.ln1W.Data, blk.ln1B.Data, n, C, eps)
 		tensor.MatmulForward(b.qkv, b.norm, blk.qkvW.Data, blk.qkvB.Data, n, C, 3*C)
+		m.lora.forward(l, gpt2CAttn, b.qkv, 3*C, b.norm, n)
 		for t := 0; t < n; t++ {
 			copy(kv.k[(pos+t)*C:(pos+t+1)*C], b.qkv[t*3*C+C:t*3*C+2*C])
 			copy(kv.v[(pos+t)*C:(pos+t+1)*C], b.qkv[t*3*C+2*C:t*3*C+3*C])
 		}
 		cachedAttention(b.atty, b.scores, b.qkv, 3*C, kv.k, kv.v, C, pos, n, NH, NH, HS)
 		tensor.MatmulForward(b.branch, b.atty, blk.attProjW.Data, blk.attProjB.Data, n, C, C)
+		m.lora.forward(l, gpt2AttnProj, b.branch, C, b.atty, n)
 		tensor.ResidualForward(x, x, b.branch, n*C)
 		tensor.LayerNormForward(b.norm, b.stat1, b.stat2, x, blk.ln2W.Data, blk.ln2B.Data, n, C, eps)
 		tensor.MatmulForward(b.mlp, b.norm, blk.fcW.Data, blk.fcB.Data, n, C, 4*C)
+		m.lora.forward(l, gpt2FC, b.mlp, 4*C, b.norm, n)
 		tensor.GeluForward(b.act, b.mlp, n*4*C)
 		tensor.MatmulForward(b.branch, b.act, blk.fcProjW.Data, blk.fcProjB.Data, n, 4*C, C)
+		m.lora.forward(l, gpt2MLPProj, b.branch, C, b.act, n)
 		tensor.ResidualForward(x, x, b.branch, n*C)
 	}
 	d.pos += n
@@ -298,6 +287,9 @@ func (d *llamaDecoder) step(ids []int32) []float32 {
 		// Attention; the table rows from pos on give the absolute angles.
 		tensor.RMSNormForward(b.norm, b.stat2, x, ly.inputNorm.Data, n, C, eps)
 		tensor.LinearForward(b.qkv, b.norm, ly.qkvW, ly.qkvB, n, C, L)
+		m.lora.forward(l, llamaQ, b.qkv, L, b.norm, n)
+		m.lora.forward(l, llamaK, b.qkv[NH*HS:], L, b.norm, n)
+		m.lora.forward(l, llamaV, b.qkv[(NH+NKV)*HS:], L, b.norm, n)
 		tensor.RoPEForward(b.qkv, L, d.cos[pos*half:], d.sin[pos*half:], 1, n, NH+NKV, HS)
 		for t := 0; t < n; t++ {
 			row := b.qkv[t*L : (t+1)*L]
@@ -306,13 +298,17 @@ func (d *llamaDecoder) step(ids []int32) []float32 {
 		}
 		cachedAttention(b.atty, b.scores, b.qkv, L, kv.k, kv.v, KV, pos, n, NH, NKV, HS)
 		tensor.LinearForward(b.branch, b.atty, ly.o.Data, paramData(ly.ob), n, NH*HS, C)
+		m.lora.forward(l, llamaO, b.branch, C, b.atty, n)
 		tensor.ResidualForward(x, x, b.branch, n*C)
 
 		// SwiGLU MLP.
 		tensor.RMSNormForward(b.norm, b.stat2, x, ly.postNorm.Data, n, C, eps)
 		tensor.LinearForward(b.mlp, b.norm, ly.gateUpW, nil, n, C, 2*I)
+		m.lora.forward(l, llamaGate, b.mlp, 2*I, b.norm, n)
+		m.lora.forward(l, llamaUp, b.mlp[I:], 2*I, b.norm, n)
 		tensor.SwiGLUForward(b.act, b.mlp, n, I)
 		tensor.LinearForward(b.branch, b.act, ly.down.Data, nil, n, I, C)
+		m.lora.forward(l, llamaDown, b.branch, C, b.act, n)
 		tensor.ResidualForward(x, x, b.branch, n*C)
 	}
 	d.pos += n
