@@ -6,9 +6,9 @@ import (
 )
 
 // The kernels in this file are faster versions of kernels elsewhere in the
-// package, for the steps that the profile of a GPT-2 training step shows
-// outside the matrix products: the softmax and cross-entropy over the
-// vocabulary, GELU and the optimizer update. Each uses expShifted in
+// package. They cover the steps outside the matrix products that show in
+// the profile of a GPT-2 training step: the softmax and cross-entropy over
+// the vocabulary, GELU and the optimizer update. Each uses expShifted in
 // place of math.Exp and math.Tanh, merges passes over memory where it can,
 // and splits its work across GOMAXPROCS goroutines. Each names the
 // reference kernel it must agree with, and fused_test.go checks that.

@@ -1,8 +1,8 @@
 // Command torchcompare trains the same GPT-2 model on the same batch in adapt
-// and in PyTorch, one after the other in one run, and prints tokens per
-// second, peak memory, the matrix-product share of an adapt step and the
-// model FLOPs utilization (MFU) of both against the machine's measured
-// float32 peak.
+// and in PyTorch, one after the other in one run. It prints tokens per
+// second and peak memory of both, the matrix-product share of an adapt
+// step, and the model FLOPs utilization (MFU) of both against the
+// machine's measured float32 peak.
 //
 // For each model it writes the initial weights as a Hugging Face folder
 // (model.GPT2.Save) and a batch of random token ids, then starts two child
@@ -18,7 +18,10 @@
 //	/tmp/torchcompare -models small,gpt2 -warmup 2 -steps 5
 //
 // Run it from the repository root, or pass -script. Results go to stdout as
-// a Markdown table, progress to stderr.
+// a Markdown table, progress to stderr. run.sh beside this file also builds
+// a copy of the tree with wire-fused-kernels.patch applied, which makes
+// model.GPT2 and finetune.AdamW call the fused kernels of package tensor,
+// and runs both.
 package main
 
 import (
@@ -63,7 +66,7 @@ const (
 	weightDecay  = 0.1
 )
 
-// workerResult is what each child prints as one JSON line.
+// workerResult is the JSON line each child prints.
 type workerResult struct {
 	Framework       string    `json:"framework"`
 	Threads         int       `json:"threads"`
@@ -195,8 +198,8 @@ func run(names, backends []string, warmup, steps, threads int, python, script, w
 			}
 			printRow(sp.name, adapt, flopsPerToken, peak)
 			if k := adapt.Kernels; k != nil {
-				log.Printf("%s: kernel seconds per step, current -> fused: cross-entropy %.3f -> %.3f, GELU %.3f -> %.3f, AdamW %.3f -> %.3f; median step %.3f s would become %.3f s",
-					sp.name, k.CrossEntropy, k.CrossEntropyFused, k.Gelu, k.GeluFast, k.AdamW, k.AdamWFused, median(adapt.StepSeconds), median(adapt.StepSeconds)-k.saved())
+				log.Printf("%s: kernel seconds per step, current -> fused: cross-entropy %.3f -> %.3f, GELU %.3f -> %.3f, AdamW %.3f -> %.3f; the fused ones save %.3f s of a %.3f s step where the model does not call them yet",
+					sp.name, k.CrossEntropy, k.CrossEntropyFused, k.Gelu, k.GeluFast, k.AdamW, k.AdamWFused, k.saved(), median(adapt.StepSeconds))
 			}
 		}
 
