@@ -1,9 +1,17 @@
 package clean
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/adapt-llm/adapt/corpus"
 
 	"github.com/adapt-llm/adapt/clean/pii"
 )
@@ -20,6 +28,12 @@ func BenchmarkRules(b *testing.B) {
 		size += int64(len(texts[i]))
 	}
 	detector := newLanguageDetector([]string{"en"})
+	meter := newQualityMeter()
+	maps, err := LoadTerminology("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	terms := newTermNormalizer(maps["legal"])
 
 	rules := []struct {
 		name string
@@ -29,7 +43,10 @@ func BenchmarkRules(b *testing.B) {
 		{"unicode_normalization", func(s string) { normalizeUnicode(s, NFC) }},
 		{"whitespace", func(s string) { normalizeWhitespace(s) }},
 		{"lang", func(s string) { detector.detect(s) }},
-		{"quality", func(s string) { measureQuality(s) }},
+		{"mojibake", func(s string) { repairMojibake(s) }},
+		{"dehyphenation", func(s string) { dehyphenate(s) }},
+		{"quality", func(s string) { meter.measure(s, "en") }},
+		{"terminology", func(s string) { terms.normalize(s) }},
 		{"pii", func(s string) { pii.Redact(s) }},
 	}
 	for _, rule := range rules {
@@ -64,4 +81,80 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("normalizeWhitespace is not idempotent: %q then %q", out, again)
 		}
 	})
+}
+
+// benchCorpusBytes is the size of the input BenchmarkChain200MB builds.
+const benchCorpusBytes = 200 << 20
+
+// BenchmarkChain200MB runs Run, the full chain without near-dedup, on the
+// shared corpora repeated to about 200 MB. It writes the input as collect
+// shards in a temporary folder first. It reports MB/s of input text, MB/s
+// per rule from the manifest's timings, and the peak resident memory
+// (VmHWM).
+// Each repetition gets a distinct first line, so exact dedup keeps them.
+// Run it with -benchtime=1x.
+func BenchmarkChain200MB(b *testing.B) {
+	docs := realDataDocs(b)
+	ws := b.TempDir()
+	in := filepath.Join(ws, "collect")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	w := corpus.NewShardWriter(in, corpus.ShardOptions{MaxRows: 20_000})
+	var size, rows int64
+	for rep := 0; size < benchCorpusBytes; rep++ {
+		for _, d := range docs {
+			d.Text = fmt.Sprintf("Copy %d of %s.\n\n%s", rep, d.ID, d.Text)
+			size += int64(len(d.Text))
+			rows++
+			if err := w.Write(d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	shards, err := w.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := &corpus.Manifest{Stage: "collect", Shards: shards, Counts: corpus.Counts{In: rows, Kept: rows}}
+	if err := corpus.WriteManifest(in, m); err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+
+	b.SetBytes(size)
+	for b.Loop() {
+		start := time.Now()
+		out, err := Run(context.Background(), Options{InDir: in, OutDir: filepath.Join(ws, "clean"), Config: DefaultConfig()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		elapsed := time.Since(start).Seconds()
+		b.ReportMetric(float64(size)/1e6/elapsed, "chain_MB/s")
+		for _, name := range stepNames {
+			if sec := out.Stats["seconds_"+name]; sec > 0 {
+				b.ReportMetric(float64(size)/1e6/sec, name+"_MB/s")
+			}
+		}
+		b.Logf("input %d documents, %.1f MB; kept %d; %.1f s", rows, float64(size)/1e6, out.Counts.Kept, elapsed)
+	}
+	b.ReportMetric(float64(peakRSS(b))/(1<<20), "peak_MiB")
+}
+
+// peakRSS returns the process's peak resident set size in bytes, read from
+// VmHWM in /proc/self/status, or 0 where that file is missing.
+func peakRSS(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb)
+			return kb << 10
+		}
+	}
+	b.Log("VmHWM not found in /proc/self/status")
+	return 0
 }

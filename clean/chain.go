@@ -93,7 +93,7 @@ const (
 	countBytesOut         = "bytes_out"
 	countTokensIn         = "tokens_in"
 	countTokensOut        = "tokens_out"
-	countLangByScript     = "lang_by_script"
+	countLangFast         = "lang_fast_path"
 )
 
 func newChainCounters() chainCounters {
@@ -236,10 +236,10 @@ func (c *chain) process(doc corpus.Document) result {
 
 	// 3. Language ID.
 	if c.detector != nil {
-		var byScript bool
-		doc.Lang, doc.LangConfidence, byScript = c.detector.detectWithMethod(doc.Text)
-		if byScript {
-			c.n.Count[countLangByScript]++
+		var fast bool
+		doc.Lang, doc.LangConfidence, fast = c.detector.detectWithMethod(doc.Text)
+		if fast {
+			c.n.Count[countLangFast]++
 		}
 		start = c.lap(stepLang, start)
 		if !c.keep[doc.Lang] {

@@ -11,8 +11,8 @@ import (
 // that normalizeWhitespace already cleaned:
 //
 //   - A candidate is a line that ends in a hyphen ("-", U+2010 or the soft
-//     hyphen U+00AD) directly after a letter, followed by a line (not a
-//     blank line, so paragraphs stay apart) whose first token is lower-case
+//     hyphen U+00AD) directly after a letter. The next line must not be
+//     blank, so paragraphs stay apart. Its first token must be lower-case
 //     letters, optionally followed by closing punctuation.
 //   - The evidence of the document decides first: when the joined word
 //     occurs elsewhere in the document, the parts are joined; when the

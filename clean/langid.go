@@ -64,6 +64,9 @@ const (
 // languageDetector detects the language of a text among a fixed set.
 type languageDetector struct {
 	detector lingua.LanguageDetector
+	// fast holds the codes the function-word fast path may return: the
+	// detector's languages.
+	fast map[string]bool
 }
 
 // newLanguageDetector builds a detector for codes (ISO 639-1, validated by
@@ -80,7 +83,11 @@ func newLanguageDetector(codes []string) *languageDetector {
 	detector := lingua.NewLanguageDetectorBuilder().
 		FromLanguages(languages...).
 		Build()
-	return &languageDetector{detector: detector}
+	fast := map[string]bool{}
+	for _, lang := range languages {
+		fast[strings.ToLower(lang.IsoCode639_1().String())] = true
+	}
+	return &languageDetector{detector: detector, fast: fast}
 }
 
 // detect returns the ISO 639-1 code (lower case) of the language of text
@@ -92,9 +99,10 @@ func (d *languageDetector) detect(text string) (string, float64) {
 	return code, confidence
 }
 
-// detectWithMethod is detect that also reports whether the script alone
-// decided the language (see scriptLanguage), in which case the confidence
-// is the script's share of the letters.
+// detectWithMethod is detect that also reports whether a fast path
+// decided the language without lingua-go: the script (see scriptLanguage,
+// the confidence is the script's share of the letters) or the function
+// words (see fastLanguage).
 func (d *languageDetector) detectWithMethod(text string) (string, float64, bool) {
 	sample := languageSample(text)
 	letters := countLetters(sample)
@@ -102,6 +110,9 @@ func (d *languageDetector) detectWithMethod(text string) (string, float64, bool)
 		return Undetermined, 0, false
 	}
 	if code, share := scriptLanguage(sample, letters); code != "" {
+		return code, share, true
+	}
+	if code, share := fastLanguage(sample, d.fast); code != "" {
 		return code, share, true
 	}
 	code, confidence := d.detectByModel(sample)

@@ -182,7 +182,10 @@ func (m *qualityMeter) measure(text, lang string) qualitySignals {
 		for n := minTopNgram; n <= maxTopNgram; n++ {
 			q.topNgram[n] = float64(m.topNgramChars(n)) / float64(total)
 		}
-		for n := minDupNgram; n <= maxDupNgram; n++ {
+		// A repeated n-gram for n > 5 starts with a repeated 5-gram, so when
+		// no 5-gram repeats, the longer ones are all 0.
+		q.dupNgram[minDupNgram] = float64(m.duplicateNgramChars(minDupNgram)) / float64(total)
+		for n := minDupNgram + 1; n <= maxDupNgram && q.dupNgram[minDupNgram] > 0; n++ {
 			q.dupNgram[n] = float64(m.duplicateNgramChars(n)) / float64(total)
 		}
 	}

@@ -137,3 +137,27 @@ func TestLanguageSampleSizeOnRealData(t *testing.T) {
 		t.Logf("sample %d bytes: %d of %d documents differ from the %d-byte sample", n, differ[n], len(docs), referenceSampleBytes)
 	}
 }
+
+// TestLanguageFastPathOnRealData checks that the function-word fast path
+// gives lingua-go's language on every document of the shared corpora that
+// it decides, and logs how many it decides.
+func TestLanguageFastPathOnRealData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs lingua-go on the shared corpora")
+	}
+	docs := realDataDocs(t)
+	d := newLanguageDetector([]string{"en"})
+	decided := 0
+	for _, doc := range docs {
+		sample := languageSample(normalizeWhitespace(doc.Text))
+		code, _ := fastLanguage(sample, d.fast)
+		if code == "" {
+			continue
+		}
+		decided++
+		if want, _ := d.detectByModel(sample); code != want {
+			t.Errorf("%s: fast path %s, lingua-go %s", doc.ID, code, want)
+		}
+	}
+	t.Logf("fast path decided %d of %d documents", decided, len(docs))
+}

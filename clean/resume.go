@@ -75,9 +75,9 @@ func fingerprint(cfg Config, in *corpus.Manifest) string {
 	return corpus.HashBytes(data)
 }
 
-// openWork opens the work folder dir. When its progress matches print, the
-// finished parts' counters and dedup state are loaded into c; otherwise the
-// folder is emptied and the run starts over.
+// openWork opens the work folder dir. When its progress matches print, it
+// loads the finished parts' counters and dedup state into c. Otherwise it
+// empties the folder, and the run starts over.
 func openWork(dir, print string, c *chain, logger *slog.Logger) (*work, error) {
 	w := &work{dir: dir, done: map[int]bool{}, logger: logger}
 	w.state.Fingerprint = print

@@ -72,14 +72,18 @@ type termNormalizer struct {
 	// synonyms maps the stems of a phrase, joined by one space, to the
 	// preferred term.
 	synonyms map[string]string
-	// firstStems holds the stem of each phrase's first word, a quick
-	// filter before longer matches are tried.
-	firstStems map[string]bool
+	// firstStems holds the stem of each phrase's first word, and
+	// firstPrefixes the first two bytes of those stems: a Porter2 stem
+	// starts with the same two letters as its word (the exceptions
+	// "dying", "lying" and "tying" are no terms here), so words with another
+	// prefix are never stemmed.
+	firstStems    map[string]bool
+	firstPrefixes map[string]bool
 	maxWords   int
 }
 
 func newTermNormalizer(m TermMap) *termNormalizer {
-	t := &termNormalizer{abbreviations: m.Abbreviations, synonyms: map[string]string{}, firstStems: map[string]bool{}}
+	t := &termNormalizer{abbreviations: m.Abbreviations, synonyms: map[string]string{}, firstStems: map[string]bool{}, firstPrefixes: map[string]bool{}}
 	for phrase, term := range m.Synonyms {
 		words := strings.Fields(strings.ToLower(phrase))
 		for i, w := range words {
@@ -87,6 +91,7 @@ func newTermNormalizer(m TermMap) *termNormalizer {
 		}
 		t.synonyms[strings.Join(words, " ")] = term
 		t.firstStems[words[0]] = true
+		t.firstPrefixes[prefix2(words[0])] = true
 		t.maxWords = max(t.maxWords, len(words))
 	}
 	return t
@@ -131,7 +136,7 @@ func (t *termNormalizer) normalize(text string) (string, termCounts) {
 		}
 
 		// Synonyms: the longest phrase of stems that starts here.
-		if len(t.synonyms) == 0 || !t.firstStems[stem(i)] {
+		if len(t.synonyms) == 0 || !t.firstPrefixes[prefix2(strings.ToLower(word))] || !t.firstStems[stem(i)] {
 			continue
 		}
 		for n := min(t.maxWords, len(spans)-i); n >= 1; n-- {
@@ -146,8 +151,13 @@ func (t *termNormalizer) normalize(text string) (string, termCounts) {
 			if !ok {
 				continue
 			}
+			replacement := matchCase(word, term)
+			if replacement == text[spans[i].start:spans[i+n-1].end] {
+				i += n - 1 // already the preferred term
+				break
+			}
 			b.WriteString(text[last:spans[i].start])
-			b.WriteString(matchCase(word, term))
+			b.WriteString(replacement)
 			last = spans[i+n-1].end
 			counts.synonyms++
 			i += n - 1
@@ -160,6 +170,9 @@ func (t *termNormalizer) normalize(text string) (string, termCounts) {
 	b.WriteString(text[last:])
 	return b.String(), counts
 }
+
+// prefix2 returns the first two bytes of s, or s when it is shorter.
+func prefix2(s string) string { return s[:min(2, len(s))] }
 
 // sameLine reports whether the words are separated by spaces and hyphens
 // only, so a phrase does not match across a line break or punctuation.
