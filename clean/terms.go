@@ -79,7 +79,7 @@ type termNormalizer struct {
 	// prefix are never stemmed.
 	firstStems    map[string]bool
 	firstPrefixes map[string]bool
-	maxWords   int
+	maxWords      int
 }
 
 func newTermNormalizer(m TermMap) *termNormalizer {
