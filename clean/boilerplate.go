@@ -124,16 +124,27 @@ func (b *boilerplate) lineKey(line string) (uint64, bool) {
 	if !isASCII(line) {
 		line = normalizeUnicode(line, b.form)
 	}
-	stripped := strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '\uFEFF' {
-			return -1
+
+	// Hash the runs between white space and controls without copying.
+	var h maphash.Hash
+	h.SetSeed(b.seed)
+	empty := true
+	start := -1
+	for i, r := range line {
+		skip := unicode.IsSpace(r) || unicode.IsControl(r) || r == '\uFEFF'
+		switch {
+		case skip && start >= 0:
+			h.WriteString(line[start:i])
+			start = -1
+		case !skip && start < 0:
+			start = i
+			empty = false
 		}
-		return r
-	}, line)
-	if stripped == "" {
-		return 0, false
 	}
-	return maphash.String(b.seed, stripped), true
+	if start >= 0 {
+		h.WriteString(line[start:])
+	}
+	return h.Sum64(), !empty
 }
 
 // remove drops the boilerplate lines of doc's group from text, which is

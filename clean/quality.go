@@ -102,12 +102,11 @@ type qualityMeter struct {
 	seed    maphash.Seed
 	hashes  []uint64 // per word
 	lengths []int32  // per word, in characters
-	counts  map[uint64]int32
-	seen    map[uint64]struct{}
+	counts  hashCounter
 }
 
 func newQualityMeter() *qualityMeter {
-	return &qualityMeter{seed: maphash.MakeSeed(), counts: map[uint64]int32{}, seen: map[uint64]struct{}{}}
+	return &qualityMeter{seed: maphash.MakeSeed()}
 }
 
 // measureQuality computes the quality signals of text with a fresh meter.
@@ -226,7 +225,7 @@ var bulletPrefixes = []string{"•", "‣", "●", "▪", "◦", "○", "■", "
 // Blank lines separate paragraphs and count as neither lines nor
 // duplicates.
 func (m *qualityMeter) measureLines(text string, q *qualitySignals) {
-	clear(m.seen)
+	m.counts.reset(strings.Count(text, "\n") + 1)
 	var lines, bullets, ellipses, dups, chars, dupChars int
 	for line := range strings.SplitSeq(text, "\n") {
 		line = strings.TrimSpace(line)
@@ -245,12 +244,9 @@ func (m *qualityMeter) measureLines(text string, q *qualitySignals) {
 		if strings.HasSuffix(line, "...") || strings.HasSuffix(line, "…") {
 			ellipses++
 		}
-		h := maphash.String(m.seed, line)
-		if _, ok := m.seen[h]; ok {
+		if m.counts.add(maphash.String(m.seed, line)) > 1 {
 			dups++
 			dupChars += n
-		} else {
-			m.seen[h] = struct{}{}
 		}
 	}
 	if lines > 0 {
@@ -267,7 +263,7 @@ func (m *qualityMeter) measureLines(text string, q *qualitySignals) {
 // (split at sep) that repeat an earlier part, and the fraction of
 // characters in them.
 func (m *qualityMeter) duplicateParts(text, sep string) (float64, float64) {
-	clear(m.seen)
+	m.counts.reset(strings.Count(text, sep) + 1)
 	var parts, dups, chars, dupChars int
 	for part := range strings.SplitSeq(text, sep) {
 		part = strings.TrimSpace(part)
@@ -277,12 +273,9 @@ func (m *qualityMeter) duplicateParts(text, sep string) (float64, float64) {
 		parts++
 		n := utf8.RuneCountInString(part)
 		chars += n
-		h := maphash.String(m.seed, part)
-		if _, ok := m.seen[h]; ok {
+		if m.counts.add(maphash.String(m.seed, part)) > 1 {
 			dups++
 			dupChars += n
-		} else {
-			m.seen[h] = struct{}{}
 		}
 	}
 	if parts == 0 || chars == 0 {
@@ -317,12 +310,10 @@ func (m *qualityMeter) topNgramChars(n int) int {
 	if len(m.hashes) < n {
 		return 0
 	}
-	clear(m.counts)
+	m.counts.reset(len(m.hashes))
 	bestCount, bestAt := int32(0), -1
 	for i := 0; i+n <= len(m.hashes); i++ {
-		h := m.ngramHash(i, n)
-		c := m.counts[h] + 1
-		m.counts[h] = c
+		c := m.counts.add(m.ngramHash(i, n))
 		if c > bestCount {
 			bestCount, bestAt = c, i
 		}
@@ -337,16 +328,14 @@ func (m *qualityMeter) topNgramChars(n int) int {
 // earlier n-gram. It scans left to right and skips past each repeat, so no
 // character is counted twice.
 func (m *qualityMeter) duplicateNgramChars(n int) int {
-	clear(m.seen)
+	m.counts.reset(len(m.hashes))
 	chars := 0
 	for i := 0; i+n <= len(m.hashes); {
-		h := m.ngramHash(i, n)
-		if _, ok := m.seen[h]; ok {
+		if m.counts.add(m.ngramHash(i, n)) > 1 {
 			chars += m.ngramChars(i, n)
 			i += n
 			continue
 		}
-		m.seen[h] = struct{}{}
 		i++
 	}
 	return chars
