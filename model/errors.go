@@ -2,14 +2,43 @@ package model
 
 import "errors"
 
-// ErrUnsupported is wrapped by LoadGPT2 when config.json describes a model
-// this package cannot run: a model_type other than "gpt2", an activation
-// other than gelu_new, or sizes that do not fit together (n_embd not
-// divisible by n_head).
+// ErrUnsupported is wrapped when a model, adapter or setting is valid for
+// its format but this package cannot run it:
+//   - Load, when config.json has no model_type or one other than gpt2,
+//     llama, mistral or qwen2;
+//   - LoadGPT2 (and Load for gpt2), when config.json has no model_type or a
+//     model_type other than "gpt2", an activation_function other than
+//     gelu_new, an n_inner other than 4*n_embd, a size that is not
+//     positive, or n_embd not divisible by n_head;
+//   - LoadLlama (and Load for the Llama family), when config.json has no
+//     model_type or one other than llama, mistral or qwen2, a hidden_act
+//     other than silu, or mlp_bias true. It is also wrapped for a size that
+//     is not positive, heads that are not a multiple of the key/value heads,
+//     an odd head size, a negative rms_norm_eps or rope_theta, and a
+//     rope_scaling other than default, linear and llama3 with valid factors;
+//   - NewLoRA and LoadLoRA, when the model is not a *GPT2 or *Llama, already
+//     has an adapter, r is not positive, lora_alpha is negative,
+//     lora_dropout is outside [0, 1), or a target module is an invalid
+//     pattern or matches no layer;
+//   - ParsePEFTConfig (and so LoadLoRA), when adapter_config.json uses a
+//     PEFT feature that is not implemented, such as DoRA or a peft_type
+//     other than LORA.
+//
+// NewGPT2 and NewLlama do not return it: they panic on the same
+// configurations, because a configuration built in code is a programmer
+// error.
 var ErrUnsupported = errors.New("unsupported model")
 
-// ErrMissingTensor is wrapped by LoadGPT2 when model.safetensors lacks a
-// parameter the configuration requires, or stores it with the wrong shape.
+// ErrMissingTensor is wrapped when weights do not match what the
+// configuration requires:
+//   - LoadGPT2, LoadLlama and Load, when model.safetensors, or the shards
+//     model.safetensors.index.json lists, lack a parameter that config.json
+//     implies, or store it with another shape (a tensor the index lists but
+//     its shard lacks wraps safetensors.ErrCorrupt instead);
+//   - LoadLoRA, when adapter_model.safetensors lacks the A or B tensor of a
+//     layer that target_modules selects or stores one with a shape that r
+//     and the model do not imply. It is also wrapped for a tensor of a layer
+//     that target_modules does not select.
 var ErrMissingTensor = errors.New("missing or misshaped tensor")
 
 // ErrInvalidGenerateOptions is wrapped by Generate and Complete when a

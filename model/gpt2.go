@@ -187,25 +187,22 @@ func (m *GPT2) ZeroGrad() {
 	m.lora.zeroGrad()
 }
 
-// LoadGPT2 reads a Hugging Face GPT-2 folder: dir/config.json and
-// dir/model.safetensors with F32, F16 or BF16 weights (converted to
-// float32). Names may carry transformers' "transformer." prefix; lm_head.weight
-// (tied to wte) and the attention mask buffers of older checkpoints are
-// ignored. Sharded checkpoints (model.safetensors.index.json) are not read.
+// LoadGPT2 reads a Hugging Face GPT-2 folder: dir/config.json and F32, F16
+// or BF16 weights (converted to float32) in dir/model.safetensors or, for a
+// sharded checkpoint, in the shards dir/model.safetensors.index.json lists.
+// Names may carry transformers' "transformer." prefix; lm_head.weight (tied
+// to wte) and the attention mask buffers of older checkpoints are ignored.
 func LoadGPT2(dir string) (*GPT2, error) {
 	cfg, err := readGPT2Config(dir)
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, "model.safetensors")
-	// NOTE: a model split into model-0000N-of-0000M.safetensors shards is
-	// rejected here as missing rather than read.
-	file, err := safetensors.Read(path)
+	tensors, path, err := readWeights(dir)
 	if err != nil {
 		return nil, fmt.Errorf("loading GPT-2 weights: %w", err)
 	}
-	byName := make(map[string]safetensors.Tensor, len(file.Tensors))
-	for _, t := range file.Tensors {
+	byName := make(map[string]safetensors.Tensor, len(tensors))
+	for _, t := range tensors {
 		byName[strings.TrimPrefix(t.Name, "transformer.")] = t
 	}
 
@@ -241,8 +238,9 @@ func equalShape(a, b []int) bool {
 
 // Save writes dir/config.json and dir/model.safetensors (F32, Hugging Face
 // names, lm_head not stored because it is tied to wte), creating dir if
-// needed. Each file is written under a temporary name and renamed when
-// complete.
+// needed. Weights above MaxShardBytes go to model-0000K-of-0000N.safetensors
+// shards and model.safetensors.index.json instead. Each file is written
+// under a temporary name and renamed when complete.
 func (m *GPT2) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("saving model: %w", err)
@@ -259,14 +257,7 @@ func (m *GPT2) Save(dir string) error {
 		return err
 	}
 
-	tensors := make([]safetensors.Tensor, 0, len(m.params))
-	for _, p := range m.params {
-		tensors = append(tensors, safetensors.FromFloat32(p.Name, p.Shape, m.lora.mergedData(p)))
-	}
-	if err := safetensors.Write(filepath.Join(dir, "model.safetensors"), tensors, nil); err != nil {
-		return fmt.Errorf("saving model weights: %w", err)
-	}
-	return nil
+	return writeWeights(dir, m.params, m.lora.mergedData)
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it

@@ -200,24 +200,22 @@ func (m *Llama) MaxPositions() int {
 }
 
 // LoadLlama reads a Hugging Face Llama, Mistral or Qwen2 folder:
-// dir/config.json and dir/model.safetensors with F32, F16 or BF16 weights
-// (converted to float32) under transformers' names. lm_head.weight is
-// ignored when tie_word_embeddings is true, as transformers ties it then,
-// and so are rotary_emb.inv_freq buffers of older checkpoints. Sharded
-// checkpoints (model.safetensors.index.json) are not read.
+// dir/config.json and F32, F16 or BF16 weights (converted to float32) under
+// transformers' names, in dir/model.safetensors or, for a sharded
+// checkpoint, in the shards dir/model.safetensors.index.json lists.
+// lm_head.weight is ignored when tie_word_embeddings is true, as
+// transformers ties it then, and so are rotary_emb.inv_freq buffers of
+// older checkpoints.
 func LoadLlama(dir string) (*Llama, error) {
 	cfg, err := readLlamaConfig(dir)
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, "model.safetensors")
-	// NOTE: a model split into model-0000N-of-0000M.safetensors shards is
-	// rejected here as missing rather than read.
-	file, err := safetensors.Read(path)
+	tensors, path, err := readWeights(dir)
 	if err != nil {
 		return nil, fmt.Errorf("loading Llama weights: %w", err)
 	}
-	return llamaFromTensors(cfg, file.Tensors, path)
+	return llamaFromTensors(cfg, tensors, path)
 }
 
 // llamaFromTensors builds a model from named tensors; source names them in
@@ -248,7 +246,9 @@ func llamaFromTensors(cfg LlamaConfig, tensors []safetensors.Tensor, source stri
 
 // Save writes dir/config.json and dir/model.safetensors (F32, Hugging Face
 // names, no lm_head.weight when it is tied), creating dir if needed.
-// Each file is written under a temporary name and renamed when complete.
+// Weights above MaxShardBytes go to model-0000K-of-0000N.safetensors shards
+// and model.safetensors.index.json instead. Each file is written under a
+// temporary name and renamed when complete.
 func (m *Llama) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("saving model: %w", err)
@@ -263,14 +263,7 @@ func (m *Llama) Save(dir string) error {
 		return err
 	}
 
-	tensors := make([]safetensors.Tensor, 0, len(m.params))
-	for _, p := range m.params {
-		tensors = append(tensors, safetensors.FromFloat32(p.Name, p.Shape, m.lora.mergedData(p)))
-	}
-	if err := safetensors.Write(filepath.Join(dir, "model.safetensors"), tensors, map[string]string{"format": "pt"}); err != nil {
-		return fmt.Errorf("saving model weights: %w", err)
-	}
-	return nil
+	return writeWeights(dir, m.params, m.lora.mergedData)
 }
 
 // PermuteQKForRotateHalf converts, in place, a q_proj or k_proj weight
