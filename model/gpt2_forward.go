@@ -1,10 +1,6 @@
 package model
 
-import (
-	"fmt"
-
-	"github.com/adapt-llm/adapt/tensor"
-)
+import "fmt"
 
 // activations holds every buffer of one forward and backward pass for a
 // fixed (B,T), allocated once and reused by later calls with the same
@@ -115,30 +111,30 @@ func (m *GPT2) forward(a *activations, ids []int32) {
 	N, C, V, NH := B*T, m.Config.NEmbd, m.Config.VocabSize, m.Config.NHead
 	eps := float32(m.Config.LayerNormEpsilon)
 
-	tensor.EncoderForward(a.encoded, ids, m.wte.Data, m.wpe.Data, B, T, C)
+	kernels().EncoderForward(a.encoded, ids, m.wte.Data, m.wpe.Data, B, T, C)
 	residual := a.encoded
 	for l, blk := range m.blocks {
 		la := &a.layers[l]
-		tensor.LayerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, residual, blk.ln1W.Data, blk.ln1B.Data, N, C, eps)
-		tensor.MatmulForward(la.qkv, la.ln1, blk.qkvW.Data, blk.qkvB.Data, N, C, 3*C)
+		kernels().LayerNormForward(la.ln1, la.ln1Mean, la.ln1Rstd, residual, blk.ln1W.Data, blk.ln1B.Data, N, C, eps)
+		kernels().MatmulForward(la.qkv, la.ln1, blk.qkvW.Data, blk.qkvB.Data, N, C, 3*C)
 		m.lora.forward(l, gpt2CAttn, la.qkv, 3*C, la.ln1, N)
-		tensor.AttentionForward(la.atty, la.att, la.qkv, B, T, C, NH)
-		tensor.MatmulForward(la.attProj, la.atty, blk.attProjW.Data, blk.attProjB.Data, N, C, C)
+		kernels().AttentionForward(la.atty, la.att, la.qkv, B, T, C, NH)
+		kernels().MatmulForward(la.attProj, la.atty, blk.attProjW.Data, blk.attProjB.Data, N, C, C)
 		m.lora.forward(l, gpt2AttnProj, la.attProj, C, la.atty, N)
-		tensor.ResidualForward(la.residual2, residual, la.attProj, N*C)
-		tensor.LayerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.residual2, blk.ln2W.Data, blk.ln2B.Data, N, C, eps)
-		tensor.MatmulForward(la.fch, la.ln2, blk.fcW.Data, blk.fcB.Data, N, C, 4*C)
+		kernels().ResidualForward(la.residual2, residual, la.attProj, N*C)
+		kernels().LayerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.residual2, blk.ln2W.Data, blk.ln2B.Data, N, C, eps)
+		kernels().MatmulForward(la.fch, la.ln2, blk.fcW.Data, blk.fcB.Data, N, C, 4*C)
 		m.lora.forward(l, gpt2FC, la.fch, 4*C, la.ln2, N)
-		tensor.GeluForward(la.fchGelu, la.fch, N*4*C)
-		tensor.MatmulForward(la.fcProj, la.fchGelu, blk.fcProjW.Data, blk.fcProjB.Data, N, 4*C, C)
+		kernels().GeluForward(la.fchGelu, la.fch, N*4*C)
+		kernels().MatmulForward(la.fcProj, la.fchGelu, blk.fcProjW.Data, blk.fcProjB.Data, N, 4*C, C)
 		m.lora.forward(l, gpt2MLPProj, la.fcProj, C, la.fchGelu, N)
-		tensor.ResidualForward(la.residual3, la.residual2, la.fcProj, N*C)
+		kernels().ResidualForward(la.residual3, la.residual2, la.fcProj, N*C)
 		residual = la.residual3
 	}
-	tensor.LayerNormForward(a.lnf, a.lnfMean, a.lnfRstd, residual, m.lnfW.Data, m.lnfB.Data, N, C, eps)
+	kernels().LayerNormForward(a.lnf, a.lnfMean, a.lnfRstd, residual, m.lnfW.Data, m.lnfB.Data, N, C, eps)
 
 	// Tied output projection: logits = lnf @ wte^T.
-	tensor.Gemm(false, true, N, V, C, a.lnf, C, m.wte.Data, C, a.logits, V, false)
+	kernels().Gemm(false, true, N, V, C, a.lnf, C, m.wte.Data, C, a.logits, V, false)
 }
 
 // Loss runs the forward pass and returns the mean cross-entropy (nats) of
@@ -185,7 +181,7 @@ func (m *GPT2) lossForward(ids, targets []int32, B, T int) (*activations, int) {
 		}
 		count++
 	}
-	tensor.CrossEntropyForward(a.losses, a.probs, a.logits, targets, B*T, m.Config.VocabSize)
+	kernels().CrossEntropyForward(a.losses, a.probs, a.logits, targets, B*T, m.Config.VocabSize)
 	return a, count
 }
 
@@ -210,10 +206,10 @@ func (m *GPT2) backward(a *activations, ids, targets []int32, dloss float32) {
 	// Cross-entropy, then the tied output projection: dlogits overwrites
 	// probs; dlnf = dlogits @ wte, dwte += dlogits^T @ lnf.
 	dlogits := a.probs
-	tensor.CrossEntropyBackward(dlogits, a.probs, targets, dloss, N, V)
-	tensor.Gemm(false, false, N, C, V, dlogits, V, m.wte.Data, C, a.dln, C, false)
+	kernels().CrossEntropyBackward(dlogits, a.probs, targets, dloss, N, V)
+	kernels().Gemm(false, false, N, C, V, dlogits, V, m.wte.Data, C, a.dln, C, false)
 	if m.lora == nil {
-		tensor.Gemm(true, false, V, C, N, dlogits, V, a.lnf, C, m.wte.Grad, C, true)
+		kernels().Gemm(true, false, V, C, N, dlogits, V, a.lnf, C, m.wte.Grad, C, true)
 	}
 
 	// dres carries the gradient of the residual stream. Both residual
@@ -224,7 +220,7 @@ func (m *GPT2) backward(a *activations, ids, targets []int32, dloss float32) {
 		last = a.layers[len(a.layers)-1].residual3
 	}
 	clear(a.dres)
-	tensor.LayerNormBackward(a.dres, m.lnfW.Grad, m.lnfB.Grad, a.dln, last, m.lnfW.Data, a.lnfMean, a.lnfRstd, N, C)
+	kernels().LayerNormBackward(a.dres, m.lnfW.Grad, m.lnfB.Grad, a.dln, last, m.lnfW.Data, a.lnfMean, a.lnfRstd, N, C)
 
 	for l := len(m.blocks) - 1; l >= 0; l-- {
 		blk, la := m.blocks[l], &a.layers[l]
@@ -238,25 +234,25 @@ func (m *GPT2) backward(a *activations, ids, targets []int32, dloss float32) {
 		m.matmulBackward(a.dfcG, blk.fcProjW.Grad, blk.fcProjB.Grad, a.dres, la.fchGelu, blk.fcProjW.Data, N, 4*C, C)
 		m.lora.backward(l, gpt2MLPProj, a.dfcG, a.dres, C, la.fchGelu, N)
 		clear(a.dfc)
-		tensor.GeluBackward(a.dfc, la.fch, a.dfcG, N*4*C)
+		kernels().GeluBackward(a.dfc, la.fch, a.dfcG, N*4*C)
 		clear(a.dln)
 		m.matmulBackward(a.dln, blk.fcW.Grad, blk.fcB.Grad, a.dfc, la.ln2, blk.fcW.Data, N, C, 4*C)
 		m.lora.backward(l, gpt2FC, a.dln, a.dfc, 4*C, la.ln2, N)
-		tensor.LayerNormBackward(a.dres, blk.ln2W.Grad, blk.ln2B.Grad, a.dln, la.residual2, blk.ln2W.Data, la.ln2Mean, la.ln2Rstd, N, C)
+		kernels().LayerNormBackward(a.dres, blk.ln2W.Grad, blk.ln2B.Grad, a.dln, la.residual2, blk.ln2W.Data, la.ln2Mean, la.ln2Rstd, N, C)
 
 		// Attention branch: residual2 = residual + c_proj(attn(c_attn(ln_1(residual)))).
 		clear(a.datty)
 		m.matmulBackward(a.datty, blk.attProjW.Grad, blk.attProjB.Grad, a.dres, la.atty, blk.attProjW.Data, N, C, C)
 		m.lora.backward(l, gpt2AttnProj, a.datty, a.dres, C, la.atty, N)
 		clear(a.dqkv)
-		tensor.AttentionBackward(a.dqkv, a.datt, a.datty, la.qkv, la.att, B, T, C, NH)
+		kernels().AttentionBackward(a.dqkv, a.datt, a.datty, la.qkv, la.att, B, T, C, NH)
 		clear(a.dln)
 		m.matmulBackward(a.dln, blk.qkvW.Grad, blk.qkvB.Grad, a.dqkv, la.ln1, blk.qkvW.Data, N, C, 3*C)
 		m.lora.backward(l, gpt2CAttn, a.dln, a.dqkv, 3*C, la.ln1, N)
-		tensor.LayerNormBackward(a.dres, blk.ln1W.Grad, blk.ln1B.Grad, a.dln, residual, blk.ln1W.Data, la.ln1Mean, la.ln1Rstd, N, C)
+		kernels().LayerNormBackward(a.dres, blk.ln1W.Grad, blk.ln1B.Grad, a.dln, residual, blk.ln1W.Data, la.ln1Mean, la.ln1Rstd, N, C)
 	}
 
-	tensor.EncoderBackward(m.wte.Grad, m.wpe.Grad, a.dres, ids, B, T, C)
+	kernels().EncoderBackward(m.wte.Grad, m.wpe.Grad, a.dres, ids, B, T, C)
 }
 
 // Greedy appends n tokens to prompt by repeated argmax decoding and returns

@@ -201,31 +201,31 @@ func (d *gpt2Decoder) step(ids []int32) []float32 {
 	x := b.x[:n*C]
 	for l, blk := range m.blocks {
 		kv := &d.layers[l]
-		tensor.LayerNormForward(b.norm, b.stat1, b.stat2, x, blk.ln1W.Data, blk.ln1B.Data, n, C, eps)
-		tensor.MatmulForward(b.qkv, b.norm, blk.qkvW.Data, blk.qkvB.Data, n, C, 3*C)
+		kernels().LayerNormForward(b.norm, b.stat1, b.stat2, x, blk.ln1W.Data, blk.ln1B.Data, n, C, eps)
+		kernels().MatmulForward(b.qkv, b.norm, blk.qkvW.Data, blk.qkvB.Data, n, C, 3*C)
 		m.lora.forward(l, gpt2CAttn, b.qkv, 3*C, b.norm, n)
 		for t := 0; t < n; t++ {
 			copy(kv.k[(pos+t)*C:(pos+t+1)*C], b.qkv[t*3*C+C:t*3*C+2*C])
 			copy(kv.v[(pos+t)*C:(pos+t+1)*C], b.qkv[t*3*C+2*C:t*3*C+3*C])
 		}
 		cachedAttention(b.atty, b.scores, b.qkv, 3*C, kv.k, kv.v, C, pos, n, NH, NH, HS)
-		tensor.MatmulForward(b.branch, b.atty, blk.attProjW.Data, blk.attProjB.Data, n, C, C)
+		kernels().MatmulForward(b.branch, b.atty, blk.attProjW.Data, blk.attProjB.Data, n, C, C)
 		m.lora.forward(l, gpt2AttnProj, b.branch, C, b.atty, n)
-		tensor.ResidualForward(x, x, b.branch, n*C)
-		tensor.LayerNormForward(b.norm, b.stat1, b.stat2, x, blk.ln2W.Data, blk.ln2B.Data, n, C, eps)
-		tensor.MatmulForward(b.mlp, b.norm, blk.fcW.Data, blk.fcB.Data, n, C, 4*C)
+		kernels().ResidualForward(x, x, b.branch, n*C)
+		kernels().LayerNormForward(b.norm, b.stat1, b.stat2, x, blk.ln2W.Data, blk.ln2B.Data, n, C, eps)
+		kernels().MatmulForward(b.mlp, b.norm, blk.fcW.Data, blk.fcB.Data, n, C, 4*C)
 		m.lora.forward(l, gpt2FC, b.mlp, 4*C, b.norm, n)
-		tensor.GeluForward(b.act, b.mlp, n*4*C)
-		tensor.MatmulForward(b.branch, b.act, blk.fcProjW.Data, blk.fcProjB.Data, n, 4*C, C)
+		kernels().GeluForward(b.act, b.mlp, n*4*C)
+		kernels().MatmulForward(b.branch, b.act, blk.fcProjW.Data, blk.fcProjB.Data, n, 4*C, C)
 		m.lora.forward(l, gpt2MLPProj, b.branch, C, b.act, n)
-		tensor.ResidualForward(x, x, b.branch, n*C)
+		kernels().ResidualForward(x, x, b.branch, n*C)
 	}
 	d.pos += n
 
 	// Only the last row's logits are needed: logits = ln_f(x_last) @ wte^T.
 	lastRow := x[(n-1)*C : n*C]
-	tensor.LayerNormForward(d.last, b.stat1, b.stat2, lastRow, m.lnfW.Data, m.lnfB.Data, 1, C, eps)
-	tensor.Gemm(false, true, 1, V, C, d.last, C, m.wte.Data, C, d.logits, V, false)
+	kernels().LayerNormForward(d.last, b.stat1, b.stat2, lastRow, m.lnfW.Data, m.lnfB.Data, 1, C, eps)
+	kernels().Gemm(false, true, 1, V, C, d.last, C, m.wte.Data, C, d.logits, V, false)
 	return d.logits
 }
 
@@ -285,37 +285,37 @@ func (d *llamaDecoder) step(ids []int32) []float32 {
 		ly, kv := &m.layers[l], &d.layers[l]
 
 		// Attention; the table rows from pos on give the absolute angles.
-		tensor.RMSNormForward(b.norm, b.stat2, x, ly.inputNorm.Data, n, C, eps)
-		tensor.LinearForward(b.qkv, b.norm, ly.qkvW, ly.qkvB, n, C, L)
+		kernels().RMSNormForward(b.norm, b.stat2, x, ly.inputNorm.Data, n, C, eps)
+		kernels().LinearForward(b.qkv, b.norm, ly.qkvW, ly.qkvB, n, C, L)
 		m.lora.forward(l, llamaQ, b.qkv, L, b.norm, n)
 		m.lora.forward(l, llamaK, b.qkv[NH*HS:], L, b.norm, n)
 		m.lora.forward(l, llamaV, b.qkv[(NH+NKV)*HS:], L, b.norm, n)
-		tensor.RoPEForward(b.qkv, L, d.cos[pos*half:], d.sin[pos*half:], 1, n, NH+NKV, HS)
+		kernels().RoPEForward(b.qkv, L, d.cos[pos*half:], d.sin[pos*half:], 1, n, NH+NKV, HS)
 		for t := 0; t < n; t++ {
 			row := b.qkv[t*L : (t+1)*L]
 			copy(kv.k[(pos+t)*KV:(pos+t+1)*KV], row[NH*HS:(NH+NKV)*HS])
 			copy(kv.v[(pos+t)*KV:(pos+t+1)*KV], row[(NH+NKV)*HS:])
 		}
 		cachedAttention(b.atty, b.scores, b.qkv, L, kv.k, kv.v, KV, pos, n, NH, NKV, HS)
-		tensor.LinearForward(b.branch, b.atty, ly.o.Data, paramData(ly.ob), n, NH*HS, C)
+		kernels().LinearForward(b.branch, b.atty, ly.o.Data, paramData(ly.ob), n, NH*HS, C)
 		m.lora.forward(l, llamaO, b.branch, C, b.atty, n)
-		tensor.ResidualForward(x, x, b.branch, n*C)
+		kernels().ResidualForward(x, x, b.branch, n*C)
 
 		// SwiGLU MLP.
-		tensor.RMSNormForward(b.norm, b.stat2, x, ly.postNorm.Data, n, C, eps)
-		tensor.LinearForward(b.mlp, b.norm, ly.gateUpW, nil, n, C, 2*I)
+		kernels().RMSNormForward(b.norm, b.stat2, x, ly.postNorm.Data, n, C, eps)
+		kernels().LinearForward(b.mlp, b.norm, ly.gateUpW, nil, n, C, 2*I)
 		m.lora.forward(l, llamaGate, b.mlp, 2*I, b.norm, n)
 		m.lora.forward(l, llamaUp, b.mlp[I:], 2*I, b.norm, n)
-		tensor.SwiGLUForward(b.act, b.mlp, n, I)
-		tensor.LinearForward(b.branch, b.act, ly.down.Data, nil, n, I, C)
+		kernels().SwiGLUForward(b.act, b.mlp, n, I)
+		kernels().LinearForward(b.branch, b.act, ly.down.Data, nil, n, I, C)
 		m.lora.forward(l, llamaDown, b.branch, C, b.act, n)
-		tensor.ResidualForward(x, x, b.branch, n*C)
+		kernels().ResidualForward(x, x, b.branch, n*C)
 	}
 	d.pos += n
 
 	// logits = norm(x_last) @ lm_head^T.
-	tensor.RMSNormForward(d.last, b.stat2, x[(n-1)*C:n*C], m.norm.Data, 1, C, eps)
+	kernels().RMSNormForward(d.last, b.stat2, x[(n-1)*C:n*C], m.norm.Data, 1, C, eps)
 	w, _ := m.lmHeadWeight()
-	tensor.Gemm(false, true, 1, V, C, d.last, C, w, C, d.logits, V, false)
+	kernels().Gemm(false, true, 1, V, C, d.last, C, w, C, d.logits, V, false)
 	return d.logits
 }

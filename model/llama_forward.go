@@ -138,33 +138,33 @@ func (m *Llama) forward(a *llamaActivations, ids []int32) {
 		ly, la := &m.layers[l], &a.layers[l]
 
 		// Attention: residual2 = residual + o_proj(attn(rope(qkv_proj(norm(residual))))).
-		tensor.RMSNormForward(la.norm1, la.rstd1, residual, ly.inputNorm.Data, N, C, eps)
-		tensor.LinearForward(la.qkv, la.norm1, ly.qkvW, ly.qkvB, N, C, L)
+		kernels().RMSNormForward(la.norm1, la.rstd1, residual, ly.inputNorm.Data, N, C, eps)
+		kernels().LinearForward(la.qkv, la.norm1, ly.qkvW, ly.qkvB, N, C, L)
 		m.lora.forward(l, llamaQ, la.qkv, L, la.norm1, N)
 		m.lora.forward(l, llamaK, la.qkv[NH*HS:], L, la.norm1, N)
 		m.lora.forward(l, llamaV, la.qkv[(NH+NKV)*HS:], L, la.norm1, N)
-		tensor.RoPEForward(la.qkv, L, a.cos, a.sin, B, T, NH+NKV, HS)
-		tensor.AttentionGQAForward(la.atty, la.att, la.qkv, B, T, NH, NKV, HS)
-		tensor.LinearForward(a.branch, la.atty, ly.o.Data, paramData(ly.ob), N, NH*HS, C)
+		kernels().RoPEForward(la.qkv, L, a.cos, a.sin, B, T, NH+NKV, HS)
+		kernels().AttentionGQAForward(la.atty, la.att, la.qkv, B, T, NH, NKV, HS)
+		kernels().LinearForward(a.branch, la.atty, ly.o.Data, paramData(ly.ob), N, NH*HS, C)
 		m.lora.forward(l, llamaO, a.branch, C, la.atty, N)
-		tensor.ResidualForward(la.residual2, residual, a.branch, N*C)
+		kernels().ResidualForward(la.residual2, residual, a.branch, N*C)
 
 		// MLP: residual3 = residual2 + down_proj(silu(gate_proj(x)) * up_proj(x)), x = norm(residual2).
-		tensor.RMSNormForward(la.norm2, la.rstd2, la.residual2, ly.postNorm.Data, N, C, eps)
-		tensor.LinearForward(la.gateUp, la.norm2, ly.gateUpW, nil, N, C, 2*I)
+		kernels().RMSNormForward(la.norm2, la.rstd2, la.residual2, ly.postNorm.Data, N, C, eps)
+		kernels().LinearForward(la.gateUp, la.norm2, ly.gateUpW, nil, N, C, 2*I)
 		m.lora.forward(l, llamaGate, la.gateUp, 2*I, la.norm2, N)
 		m.lora.forward(l, llamaUp, la.gateUp[I:], 2*I, la.norm2, N)
-		tensor.SwiGLUForward(la.swi, la.gateUp, N, I)
-		tensor.LinearForward(a.branch, la.swi, ly.down.Data, nil, N, I, C)
+		kernels().SwiGLUForward(la.swi, la.gateUp, N, I)
+		kernels().LinearForward(a.branch, la.swi, ly.down.Data, nil, N, I, C)
 		m.lora.forward(l, llamaDown, a.branch, C, la.swi, N)
-		tensor.ResidualForward(la.residual3, la.residual2, a.branch, N*C)
+		kernels().ResidualForward(la.residual3, la.residual2, a.branch, N*C)
 		residual = la.residual3
 	}
-	tensor.RMSNormForward(a.normed, a.rstd, residual, m.norm.Data, N, C, eps)
+	kernels().RMSNormForward(a.normed, a.rstd, residual, m.norm.Data, N, C, eps)
 
 	// logits = normed @ lm_head^T.
 	w, _ := m.lmHeadWeight()
-	tensor.Gemm(false, true, N, V, C, a.normed, C, w, C, a.logits, V, false)
+	kernels().Gemm(false, true, N, V, C, a.normed, C, w, C, a.logits, V, false)
 }
 
 func paramData(p *Param) []float32 {
@@ -247,7 +247,7 @@ func (m *Llama) lossForward(ids, targets []int32, B, T int) (*llamaActivations, 
 		}
 		count++
 	}
-	tensor.CrossEntropyForward(a.losses, a.probs, a.logits, targets, B*T, m.Config.VocabSize)
+	kernels().CrossEntropyForward(a.losses, a.probs, a.logits, targets, B*T, m.Config.VocabSize)
 	return a, count
 }
 
@@ -265,10 +265,10 @@ func (m *Llama) backward(a *llamaActivations, ids, targets []int32, dloss float3
 	// dnormed = dlogits @ W, dW += dlogits^T @ normed.
 	w, wGrad := m.lmHeadWeight()
 	dlogits := a.probs
-	tensor.CrossEntropyBackward(dlogits, a.probs, targets, dloss, N, V)
-	tensor.Gemm(false, false, N, C, V, dlogits, V, w, C, a.dnorm, C, false)
+	kernels().CrossEntropyBackward(dlogits, a.probs, targets, dloss, N, V)
+	kernels().Gemm(false, false, N, C, V, dlogits, V, w, C, a.dnorm, C, false)
 	if m.lora == nil {
-		tensor.Gemm(true, false, V, C, N, dlogits, V, a.normed, C, wGrad, C, true)
+		kernels().Gemm(true, false, V, C, N, dlogits, V, a.normed, C, wGrad, C, true)
 	}
 
 	// dres carries the gradient of the residual stream. Each residual add
@@ -279,7 +279,7 @@ func (m *Llama) backward(a *llamaActivations, ids, targets []int32, dloss float3
 		last = a.layers[len(a.layers)-1].residual3
 	}
 	clear(a.dres)
-	tensor.RMSNormBackward(a.dres, m.norm.Grad, a.dnorm, last, m.norm.Data, a.rstd, N, C)
+	kernels().RMSNormBackward(a.dres, m.norm.Grad, a.dnorm, last, m.norm.Data, a.rstd, N, C)
 
 	for l := len(m.layers) - 1; l >= 0; l-- {
 		ly, la := &m.layers[l], &a.layers[l]
@@ -293,12 +293,12 @@ func (m *Llama) backward(a *llamaActivations, ids, targets []int32, dloss float3
 		m.linearBackward(a.dswi, ly.down.Grad, nil, a.dres, la.swi, ly.down.Data, N, I, C)
 		m.lora.backward(l, llamaDown, a.dswi, a.dres, C, la.swi, N)
 		clear(a.dgateUp)
-		tensor.SwiGLUBackward(a.dgateUp, a.dswi, la.gateUp, N, I)
+		kernels().SwiGLUBackward(a.dgateUp, a.dswi, la.gateUp, N, I)
 		clear(a.dnorm)
 		m.linearBackward(a.dnorm, ly.gateUpWGrad, nil, a.dgateUp, la.norm2, ly.gateUpW, N, C, 2*I)
 		m.lora.backward(l, llamaGate, a.dnorm, a.dgateUp, 2*I, la.norm2, N)
 		m.lora.backward(l, llamaUp, a.dnorm, a.dgateUp[I:], 2*I, la.norm2, N)
-		tensor.RMSNormBackward(a.dres, ly.postNorm.Grad, a.dnorm, la.residual2, ly.postNorm.Data, la.rstd2, N, C)
+		kernels().RMSNormBackward(a.dres, ly.postNorm.Grad, a.dnorm, la.residual2, ly.postNorm.Data, la.rstd2, N, C)
 
 		// Attention branch, from o_proj back to input_layernorm. RoPE's
 		// backward turns the gradient of the rotated q and k into that of
@@ -307,14 +307,14 @@ func (m *Llama) backward(a *llamaActivations, ids, targets []int32, dloss float3
 		m.linearBackward(a.datty, ly.o.Grad, paramGrad(ly.ob), a.dres, la.atty, ly.o.Data, N, NH*HS, C)
 		m.lora.backward(l, llamaO, a.datty, a.dres, C, la.atty, N)
 		clear(a.dqkv)
-		tensor.AttentionGQABackward(a.dqkv, a.datt, a.datty, la.qkv, la.att, B, T, NH, NKV, HS)
-		tensor.RoPEBackward(a.dqkv, L, a.cos, a.sin, B, T, NH+NKV, HS)
+		kernels().AttentionGQABackward(a.dqkv, a.datt, a.datty, la.qkv, la.att, B, T, NH, NKV, HS)
+		kernels().RoPEBackward(a.dqkv, L, a.cos, a.sin, B, T, NH+NKV, HS)
 		clear(a.dnorm)
 		m.linearBackward(a.dnorm, ly.qkvWGrad, ly.qkvBGrad, a.dqkv, la.norm1, ly.qkvW, N, C, L)
 		m.lora.backward(l, llamaQ, a.dnorm, a.dqkv, L, la.norm1, N)
 		m.lora.backward(l, llamaK, a.dnorm, a.dqkv[NH*HS:], L, la.norm1, N)
 		m.lora.backward(l, llamaV, a.dnorm, a.dqkv[(NH+NKV)*HS:], L, la.norm1, N)
-		tensor.RMSNormBackward(a.dres, ly.inputNorm.Grad, a.dnorm, residual, ly.inputNorm.Data, la.rstd1, N, C)
+		kernels().RMSNormBackward(a.dres, ly.inputNorm.Grad, a.dnorm, residual, ly.inputNorm.Data, la.rstd1, N, C)
 	}
 
 	embeddingBackward(m.embed.Grad, a.dres, ids, C)

@@ -18,8 +18,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/adapt-llm/adapt/tensor"
 )
 
 // LoRAConfig describes a LoRA adapter.
@@ -369,11 +367,11 @@ func (mod *loraModule) addDelta(w []float32, s float32) {
 	}
 	if mod.site.conv1D {
 		// w [IN,OUT] += A^T (s B)^T.
-		tensor.Gemm(true, true, IN, OUT, R, mod.A.Data, IN, scaledB, R, w, OUT, true)
+		kernels().Gemm(true, true, IN, OUT, R, mod.A.Data, IN, scaledB, R, w, OUT, true)
 		return
 	}
 	// w [OUT,IN] += (s B) A.
-	tensor.Gemm(false, false, OUT, IN, R, scaledB, R, mod.A.Data, IN, w, IN, true)
+	kernels().Gemm(false, false, OUT, IN, R, scaledB, R, mod.A.Data, IN, w, IN, true)
 }
 
 // mergedData returns the values Save writes for p: p.Data with the
@@ -435,11 +433,11 @@ func (l *LoRA) forward(layer, kind int, out []float32, ldOut int, inp []float32,
 		l.dropout(mod, inp)
 		x = mod.dropped
 	}
-	tensor.Gemm(false, true, N, R, IN, x, IN, mod.A.Data, IN, mod.h, R, false)
+	kernels().Gemm(false, true, N, R, IN, x, IN, mod.A.Data, IN, mod.h, R, false)
 	for i := range mod.h {
 		mod.h[i] *= l.scale
 	}
-	tensor.Gemm(false, true, N, OUT, R, mod.h, R, mod.B.Data, R, out, ldOut, true)
+	kernels().Gemm(false, true, N, OUT, R, mod.h, R, mod.B.Data, R, out, ldOut, true)
 }
 
 // backward differentiates forward. With dout [N,OUT] (row stride ldOut)
@@ -465,20 +463,20 @@ func (l *LoRA) backward(layer, kind int, dinp, dout []float32, ldOut int, inp []
 	if mod.didDrop {
 		x = mod.dropped
 	}
-	tensor.Gemm(true, false, OUT, R, N, dout, ldOut, mod.h, R, mod.B.Grad, R, true)
-	tensor.Gemm(false, false, N, R, OUT, dout, ldOut, mod.B.Data, R, mod.dh, R, false)
+	kernels().Gemm(true, false, OUT, R, N, dout, ldOut, mod.h, R, mod.B.Grad, R, true)
+	kernels().Gemm(false, false, N, R, OUT, dout, ldOut, mod.B.Data, R, mod.dh, R, false)
 	for i := range mod.dh {
 		mod.dh[i] *= l.scale
 	}
-	tensor.Gemm(true, false, R, IN, N, mod.dh, R, x, IN, mod.A.Grad, IN, true)
+	kernels().Gemm(true, false, R, IN, N, mod.dh, R, x, IN, mod.A.Grad, IN, true)
 	if dinp == nil {
 		return
 	}
 	if !mod.didDrop {
-		tensor.Gemm(false, false, N, IN, R, mod.dh, R, mod.A.Data, IN, dinp, IN, true)
+		kernels().Gemm(false, false, N, IN, R, mod.dh, R, mod.A.Data, IN, dinp, IN, true)
 		return
 	}
-	tensor.Gemm(false, false, N, IN, R, mod.dh, R, mod.A.Data, IN, mod.dx, IN, false)
+	kernels().Gemm(false, false, N, IN, R, mod.dh, R, mod.A.Data, IN, mod.dx, IN, false)
 	for i, g := range mod.dx {
 		dinp[i] += g * mod.mask[i]
 	}
@@ -519,18 +517,18 @@ func (l *LoRA) dropout(mod *loraModule, inp []float32) {
 // which skips the weight and bias gradients nothing would read.
 func (m *GPT2) matmulBackward(dinp, dweight, dbias, dout, inp, weight []float32, N, C, OC int) {
 	if m.lora == nil {
-		tensor.MatmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC)
+		kernels().MatmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC)
 		return
 	}
-	tensor.Gemm(false, true, N, C, OC, dout, OC, weight, OC, dinp, C, true)
+	kernels().Gemm(false, true, N, C, OC, dout, OC, weight, OC, dinp, C, true)
 }
 
 // linearBackward is tensor.LinearBackward, reduced to the input gradient
 // dinp += dout weight when an attached adapter freezes the base weights.
 func (m *Llama) linearBackward(dinp, dweight, dbias, dout, inp, weight []float32, N, C, OC int) {
 	if m.lora == nil {
-		tensor.LinearBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC)
+		kernels().LinearBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC)
 		return
 	}
-	tensor.Gemm(false, false, N, C, OC, dout, OC, weight, C, dinp, C, true)
+	kernels().Gemm(false, false, N, C, OC, dout, OC, weight, C, dinp, C, true)
 }
