@@ -125,6 +125,10 @@ type chain struct {
 	// takeDedupPairs, for the resume state.
 	newPairs [][2][sha256.Size]byte
 
+	// workers prepare documents concurrently (see parallel.go); made on
+	// first use.
+	workers []*chain
+
 	n chainCounters
 }
 
@@ -176,6 +180,13 @@ func (c *chain) changed(rule, before, after string) {
 
 // process runs the chain on doc.
 func (c *chain) process(doc corpus.Document) result {
+	return c.finish(c.prepare(doc))
+}
+
+// prepare runs every rule but exact dedup on doc. It uses only c's own
+// counters and read-only shared state, so chains made by newWorker can
+// prepare documents concurrently.
+func (c *chain) prepare(doc corpus.Document) staged {
 	c.n.Count[countBytesIn] += int64(len(doc.Text))
 	c.n.Count[countTokensIn] += int64(countTokens(doc.Text))
 	text := doc.Text
@@ -231,7 +242,7 @@ func (c *chain) process(doc corpus.Document) result {
 	}
 	doc.Text = text
 	if doc.Text == "" {
-		return c.reject(doc, ReasonEmpty, "no text left after normalization")
+		return staged{res: c.reject(doc, ReasonEmpty, "no text left after normalization")}
 	}
 
 	// 3. Language ID.
@@ -243,7 +254,7 @@ func (c *chain) process(doc corpus.Document) result {
 		}
 		start = c.lap(stepLang, start)
 		if !c.keep[doc.Lang] {
-			return c.reject(doc, ReasonLang, fmt.Sprintf("language %s (confidence %.2f) not in kept languages %v", doc.Lang, doc.LangConfidence, c.cfg.Languages))
+			return staged{res: c.reject(doc, ReasonLang, fmt.Sprintf("language %s (confidence %.2f) not in kept languages %v", doc.Lang, doc.LangConfidence, c.cfg.Languages))}
 		}
 	}
 
@@ -253,7 +264,7 @@ func (c *chain) process(doc corpus.Document) result {
 	reason, detail := checkQuality(signals, c.cfg, doc.Lang)
 	start = c.lap(stepQuality, start)
 	if reason != "" {
-		return c.reject(doc, reason, detail)
+		return staged{res: c.reject(doc, reason, detail)}
 	}
 
 	// 5. Terminology of the document's domain.
@@ -268,41 +279,71 @@ func (c *chain) process(doc corpus.Document) result {
 		start = c.lap(stepTerminology, start)
 	}
 
-	// 6. Exact deduplication on the normalized text.
-	textHash := sha256.Sum256([]byte(doc.Text))
-	if c.cfg.DedupExact {
-		if keptKey, ok := c.firstCopy[textHash]; ok {
-			keptID := hex.EncodeToString(keptKey[:])
-			doc.DedupCluster = keptID
-			c.lap(stepDedup, start)
-			return c.reject(doc, ReasonDuplicateExact, "normalized text identical to kept document "+keptID)
-		}
-	}
-	start = c.lap(stepDedup, start)
-
-	// 7. PII redaction, then the ID of the final text.
+	// 6. PII redaction, and the ID of the final text. Exact dedup compares
+	// the text before redaction, so its hash is taken first.
+	st := staged{textHash: sha256.Sum256([]byte(doc.Text)), textBytes: len(doc.Text)}
 	if c.cfg.RedactPII {
 		c.redact(&doc)
 	}
-	doc.ID = corpus.HashText(doc.Text)
-	start = c.lap(stepPII, start)
+	st.newID = corpus.HashText(doc.Text)
+	st.tokens = countTokens(doc.Text)
+	c.lap(stepPII, start)
+	st.res = result{Doc: doc}
+	return st
+}
 
+// staged is a document that went through prepare: either rejected, or
+// waiting for the exact-dedup decision of finish.
+type staged struct {
+	res result
+	// Set for documents that prepare did not reject.
+	textHash  [sha256.Size]byte // of the text before redaction
+	textBytes int               // length of the text before redaction
+	newID     string            // ID of the final text
+	tokens    int               // tokens of the final text
+}
+
+// finish makes the exact-dedup decision for a prepared document and
+// returns its result. Documents must be finished in input order, so the
+// first copy of a text is the one kept.
+func (c *chain) finish(st staged) result {
+	if st.res.Reason != "" {
+		return st.res
+	}
+	start := time.Now()
+	doc := st.res.Doc
 	if c.cfg.DedupExact {
-		idKey := idKey(doc.ID)
-		if c.keptIDs[idKey] {
-			doc.DedupCluster = doc.ID
+		if keptKey, ok := c.firstCopy[st.textHash]; ok {
+			keptID := hex.EncodeToString(keptKey[:])
+			doc.DedupCluster = keptID
 			c.lap(stepDedup, start)
-			return c.reject(doc, ReasonDuplicateExact, "text identical after PII redaction to kept document "+doc.ID)
+			return c.rejectDuplicate(doc, st.textBytes, "normalized text identical to kept document "+keptID)
+		}
+		idKey := idKey(st.newID)
+		if c.keptIDs[idKey] {
+			doc.ID = st.newID
+			doc.DedupCluster = st.newID
+			c.lap(stepDedup, start)
+			return c.rejectDuplicate(doc, st.textBytes, "text identical after PII redaction to kept document "+st.newID)
 		}
 		c.keptIDs[idKey] = true
-		c.firstCopy[textHash] = idKey
-		c.newPairs = append(c.newPairs, [2][sha256.Size]byte{textHash, idKey})
+		c.firstCopy[st.textHash] = idKey
+		c.newPairs = append(c.newPairs, [2][sha256.Size]byte{st.textHash, idKey})
 		c.lap(stepDedup, start)
 	}
+	doc.ID = st.newID
 	doc.DedupCluster = doc.ID
 	c.n.Count[countBytesOut] += int64(len(doc.Text))
-	c.n.Count[countTokensOut] += int64(countTokens(doc.Text))
+	c.n.Count[countTokensOut] += int64(st.tokens)
 	return result{Doc: doc}
+}
+
+// rejectDuplicate counts an exact duplicate, whose text prepare already
+// redacted.
+func (c *chain) rejectDuplicate(doc corpus.Document, textBytes int, detail string) result {
+	c.n.RuleCounts[ReasonDuplicateExact]++
+	c.n.RuleBytes[ReasonDuplicateExact] += int64(textBytes)
+	return result{Doc: doc, Reason: ReasonDuplicateExact, Detail: detail}
 }
 
 // reject counts the reason and returns a rejected result. The text is

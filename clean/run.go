@@ -217,16 +217,10 @@ func cleanPart(ctx context.Context, c *chain, w *work, index int, path string, t
 		}
 	}()
 
-	for doc, err := range corpus.ReadShards(path) {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("cleaning after %d of %d documents: %w", c.n.Counts.In, total, err)
-		}
-
+	err = c.prepareParallel(ctx, path, func(st staged) error {
 		c.n.Counts.In++
-		res := c.process(doc)
+		res := c.finish(st)
+		var err error
 		if res.Reason == "" {
 			c.n.Counts.Kept++
 			err = shards.Write(res.Doc)
@@ -240,6 +234,13 @@ func cleanPart(ctx context.Context, c *chain, w *work, index int, path string, t
 		if opts.Progress != nil && c.n.Counts.In%progressEvery == 0 {
 			opts.Progress(c.n.Counts.In, total)
 		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("cleaning after %d of %d documents: %w", c.n.Counts.In, total, err)
+		}
+		return err
 	}
 
 	shardInfos, err := shards.Close()
