@@ -76,18 +76,30 @@ func sourceGroup(doc *corpus.Document) string {
 
 // countDocument adds the lines of one raw document to the counts.
 func (b *boilerplate) countDocument(doc *corpus.Document) {
-	g := b.groups[sourceGroup(doc)]
-	if g == nil {
-		g = &lineGroup{lines: map[uint64]lineCount{}}
-		b.groups[sourceGroup(doc)] = g
-	}
-	g.docs++
+	b.countKeys(sourceGroup(doc), b.documentKeys(doc, nil))
+}
+
+// documentKeys appends the keys of the non-blank lines of a raw document
+// to keys. It only reads b, so several goroutines may call it at once.
+func (b *boilerplate) documentKeys(doc *corpus.Document, keys []uint64) []uint64 {
 	text, _ := repairText(doc.Text)
 	for line := range strings.FieldsFuncSeq(text, func(r rune) bool { return r == '\n' || r == '\r' }) {
-		key, ok := b.lineKey(line)
-		if !ok {
-			continue
+		if key, ok := b.lineKey(line); ok {
+			keys = append(keys, key)
 		}
+	}
+	return keys
+}
+
+// countKeys counts the line keys of one document of group.
+func (b *boilerplate) countKeys(group string, keys []uint64) {
+	g := b.groups[group]
+	if g == nil {
+		g = &lineGroup{lines: map[uint64]lineCount{}}
+		b.groups[group] = g
+	}
+	g.docs++
+	for _, key := range keys {
 		c, seen := g.lines[key]
 		if !seen {
 			if b.distinct >= b.maxLines {

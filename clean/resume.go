@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"github.com/adapt-llm/adapt/corpus"
 )
@@ -294,17 +296,64 @@ func loadDedupPairs(path string, c *chain) error {
 	return nil
 }
 
-// countBoilerplate runs the first pass over the input shards.
+// countBoilerplate runs the first pass over the input shards. Line keys
+// are computed on GOMAXPROCS goroutines and counted in input order.
 func countBoilerplate(ctx context.Context, cfg Config, paths []string) (*boilerplate, error) {
 	b := newBoilerplate(cfg)
-	for doc, err := range corpus.ReadShards(paths...) {
-		if err != nil {
-			return nil, err
+	type docKeys struct {
+		group string
+		keys  []uint64
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	workers := max(1, runtime.GOMAXPROCS(0))
+	jobs := make(chan chan docKeys, maxInFlight)
+	var readErr error
+	go func() {
+		defer close(jobs)
+		// Each document gets a result channel, queued in input order.
+		var wg sync.WaitGroup
+		type task struct {
+			doc corpus.Document
+			out chan docKeys
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("counting boilerplate lines: %w", err)
+		tasks := make(chan task, workers)
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for t := range tasks {
+					t.out <- docKeys{sourceGroup(&t.doc), b.documentKeys(&t.doc, nil)}
+				}
+			}()
 		}
-		b.countDocument(&doc)
+		defer wg.Wait()
+		defer close(tasks)
+		for doc, err := range corpus.ReadShards(paths...) {
+			if err != nil {
+				readErr = err
+				return
+			}
+			out := make(chan docKeys, 1)
+			select {
+			case jobs <- out:
+			case <-ctx.Done():
+				return
+			}
+			tasks <- task{doc, out}
+		}
+	}()
+
+	for out := range jobs {
+		r := <-out
+		b.countKeys(r.group, r.keys)
+	}
+	if readErr != nil {
+		return nil, readErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("counting boilerplate lines: %w", err)
 	}
 	b.prune()
 	return b, nil
