@@ -1,6 +1,7 @@
 // Package config reads the YAML file that drives `adapt run` and the
-// --config flag of every stage. The file has one section per stage
-// (collect, clean, finetune, eval, report). A missing section or field takes
+// --config flag of every stage. The file has two top-level settings
+// (workspace, device) and one section per stage (collect, clean, finetune,
+// eval, report). A missing section or field takes
 // the default described on its field. A key that the file format does not
 // define is rejected with its line number.
 //
@@ -12,6 +13,7 @@ import (
 	"github.com/adapt-llm/adapt/collect"
 	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
+	"github.com/adapt-llm/adapt/tensor"
 )
 
 // Config is the whole content of an adapt YAML file.
@@ -23,10 +25,17 @@ type Config struct {
 	// means the --workspace flag's value (./workspace unless set).
 	Workspace string `yaml:"workspace" json:"workspace"`
 
+	// Device is the compute backend that runs the models of finetune and
+	// eval: "cpu" (the pure-Go and OpenBLAS kernels) or another name that
+	// tensor.Backends lists in this build, such as "cuda" in a build with
+	// the CUDA backend. Empty means "cpu". The --device flag overrides it.
+	Device string `yaml:"device" json:"device,omitempty"`
+
 	Collect Collect `yaml:"collect" json:"collect"`
-	// Clean holds the clean stage's thresholds; clean.Config documents
-	// each one. Settings the file leaves out keep the values of
-	// clean.DefaultConfig.
+	// Clean holds the clean stage's settings; clean.Config documents each
+	// key with its unit, range and what zero means. Settings the file
+	// leaves out keep the values of clean.DefaultConfig. A relative
+	// terminology_file is resolved against the config file's folder.
 	Clean    clean.Config `yaml:"clean" json:"clean"`
 	Finetune Finetune     `yaml:"finetune" json:"finetune"`
 	Eval     Eval         `yaml:"eval" json:"eval"`
@@ -44,6 +53,13 @@ type Collect struct {
 	// shard, at least 0. Zero means corpus.DefaultShardRows.
 	ShardRows int `yaml:"shard_rows" json:"shard_rows"`
 
+	// MinDomainScore is the minimum domain score a document needs to be
+	// kept, in matches of the domain's term list per 100 tokens (see
+	// collect.DomainScore), at least 0. Documents below it are rejected
+	// with reason "off_domain". Zero turns the filter off. A positive value
+	// needs a Domain with a built-in term list (collect.DomainNames).
+	MinDomainScore float64 `yaml:"min_domain_score" json:"min_domain_score,omitempty"`
+
 	// Sources lists where documents come from, in order. The collect stage
 	// needs at least one, from here or from --source.
 	Sources []Source `yaml:"sources" json:"sources"`
@@ -59,7 +75,23 @@ type Source = collect.Source
 // Finetune configures the finetune stage: the base model plus every
 // training setting of finetune.Config, whose field comments give each
 // setting's unit, range and zero meaning. Settings the file leaves out
-// keep the values of finetune.DefaultConfig.
+// keep the values of finetune.DefaultConfig. The keys are:
+//
+//   - lora: enabled (false), r (rank, 0 means 8), alpha (0 means 2*r),
+//     dropout (in [0, 1), 0 means none) and target_modules (empty means
+//     PEFT's default for the architecture). Absent means full fine-tuning.
+//     With LoRA on, finetune writes <workspace>/finetune/adapter/ (a PEFT
+//     folder) next to the merged model in <workspace>/finetune/model/.
+//   - lr_schedule: decay after warm-up, "cosine", "linear" or "constant".
+//     Empty means "cosine".
+//   - early_stop_patience: validation passes without a new best loss
+//     before training stops, at least 0. Zero means never stop early. A
+//     positive value needs val_fraction above 0.
+//   - early_stop_min_delta: how much lower than the best (nats) a
+//     validation loss must be to count as new best, at least 0.
+//   - replay: path (JSONL file or shard folder of general text, resolved
+//     against the config file's folder) and fraction (share of training
+//     sequences taken from it, in [0, 1); 0 means no replay).
 type Finetune struct {
 	// BaseModel is the Hugging Face model folder (config.json,
 	// model.safetensors, tokenizer.json) to start from. The finetune stage
@@ -153,6 +185,9 @@ func Default() *Config {
 
 // applyDefaults fills the defaults that do not depend on the workspace.
 func (c *Config) applyDefaults() {
+	if c.Device == "" {
+		c.Device = tensor.DefaultBackend
+	}
 	if c.Collect.Domain == "" {
 		c.Collect.Domain = DefaultDomain
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -179,4 +180,158 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted a config that Validate rejects: %v", err)
 		}
 	})
+}
+
+func TestParseStageKeys(t *testing.T) {
+	yamlText := `device: cpu
+collect:
+  domain: medical
+  min_domain_score: 0.5
+  sources:
+    - path: data/trials.parquet
+      text_column: abstract
+    - kind: web
+      seeds: ['http://127.0.0.1:8080/']
+      allowed_hosts: [127.0.0.1]
+      max_depth: 2
+      requests_per_second: 0.5
+      timeout_seconds: 10
+    - kind: pubmed
+      query: asthma
+      max_documents: 20
+      token_env: NCBI_API_KEY
+clean:
+  normalization: NFKC
+  boilerplate_min_docs: 3
+  terminology_file: terms.yaml
+  max_top_ngram_char_fraction: [0.2, 0.18]
+finetune:
+  lora:
+    enabled: true
+    r: 16
+    alpha: 32
+    dropout: 0.05
+    target_modules: [c_attn, c_proj]
+  lr_schedule: linear
+  val_fraction: 0.1
+  early_stop_patience: 3
+  early_stop_min_delta: 0.01
+  replay:
+    path: general.jsonl
+    fraction: 0.2
+`
+	cfg, err := Parse([]byte(yamlText), "a.yaml", "/base")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"device", cfg.Device, "cpu"},
+		{"min domain score", cfg.Collect.MinDomainScore, 0.5},
+		{"text column", cfg.Collect.Sources[0].TextColumn, "abstract"},
+		{"local path resolved", cfg.Collect.Sources[0].Path, filepath.Join("/base", "data", "trials.parquet")},
+		{"web seeds", cfg.Collect.Sources[1].Seeds, []string{"http://127.0.0.1:8080/"}},
+		{"web allowed hosts", cfg.Collect.Sources[1].AllowedHosts, []string{"127.0.0.1"}},
+		{"web max depth", cfg.Collect.Sources[1].MaxDepth, 2},
+		{"web rate", cfg.Collect.Sources[1].RequestsPerSecond, 0.5},
+		{"web timeout", cfg.Collect.Sources[1].TimeoutSeconds, 10.0},
+		{"pubmed query", cfg.Collect.Sources[2].Query, "asthma"},
+		{"pubmed max documents", cfg.Collect.Sources[2].MaxDocuments, 20},
+		{"pubmed token env", cfg.Collect.Sources[2].TokenEnv, "NCBI_API_KEY"},
+		{"normalization", cfg.Clean.Normalization, "NFKC"},
+		{"boilerplate min docs", cfg.Clean.BoilerplateMinDocs, 3},
+		{"terminology file resolved", cfg.Clean.TerminologyFile, filepath.Join("/base", "terms.yaml")},
+		{"top n-gram fractions", cfg.Clean.MaxTopNgramCharFraction, []float64{0.2, 0.18}},
+		{"unset clean key keeps default", cfg.Clean.MinWords, clean.DefaultConfig().MinWords},
+		{"lora", cfg.Finetune.LoRA, &finetune.LoRAConfig{Enabled: true, R: 16, Alpha: 32, Dropout: 0.05, TargetModules: []string{"c_attn", "c_proj"}}},
+		{"lr schedule", cfg.Finetune.LRSchedule, "linear"},
+		{"early stop patience", cfg.Finetune.EarlyStopPatience, 3},
+		{"early stop min delta", cfg.Finetune.EarlyStopMinDelta, 0.01},
+		{"replay", cfg.Finetune.Replay, finetune.ReplayConfig{Path: filepath.Join("/base", "general.jsonl"), Fraction: 0.2}},
+		{"unset finetune key keeps default", cfg.Finetune.LearningRate, finetune.DefaultConfig().LearningRate},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if !reflect.DeepEqual(c.got, c.want) {
+				t.Errorf("got %#v, want %#v", c.got, c.want)
+			}
+		})
+	}
+}
+
+// TestEveryStageKeyLoads sets each yaml key of the clean and finetune
+// configs to its zero value, so a field added to a stage's Config without
+// a yaml tag that checkKeys and the decoder agree on fails here.
+func TestEveryStageKeyLoads(t *testing.T) {
+	sections := []struct {
+		name string
+		typ  reflect.Type
+	}{
+		{"clean", reflect.TypeOf(clean.Config{})},
+		{"finetune", reflect.TypeOf(Finetune{})},
+	}
+	for _, section := range sections {
+		for key, fieldType := range yamlFields(section.typ) {
+			t.Run(section.name+"."+key, func(t *testing.T) {
+				// JSON is YAML flow style, so the value fits on the key's line.
+				value, err := json.Marshal(reflect.Zero(fieldType).Interface())
+				if err != nil {
+					t.Fatalf("marshaling the zero %s: %v", fieldType, err)
+				}
+				doc := fmt.Sprintf("%s:\n  %s: %s", section.name, key, strings.TrimSpace(string(value)))
+				_, err = Parse([]byte(doc), "keys.yaml", "")
+				if errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrSyntax) {
+					t.Errorf("document %q: got %v, want the key accepted", doc, err)
+				}
+			})
+		}
+	}
+}
+
+func TestParseInvalidStageKeys(t *testing.T) {
+	tests := []struct {
+		name     string
+		yaml     string
+		wantErr  error
+		wantKey  string
+		wantLine int
+		wantMsg  string
+	}{
+		{"unknown device", "workspace: ws\ndevice: cuda\n", ErrInvalid, "device", 2, "no CUDA backend; available: cpu"},
+		{"negative domain score", "collect:\n  domain: legal\n  min_domain_score: -1\n", ErrInvalid, "collect.min_domain_score", 3, "negative"},
+		{"domain score without term list", "collect:\n  domain: poetry\n  min_domain_score: 2\n", ErrInvalid, "collect.min_domain_score", 3, `domain "poetry" has no built-in term list`},
+		{"negative lora rank", "finetune:\n  lora:\n    enabled: true\n    r: -4\n", ErrInvalid, "finetune.lora.r", 4, "lora.r is -4"},
+		{"lora dropout of one", "finetune:\n  lora:\n    dropout: 1\n", ErrInvalid, "finetune.lora.dropout", 3, "lora.dropout is 1"},
+		{"unknown lora key", "finetune:\n  lora:\n    rank: 8\n", ErrUnknownKey, "finetune.lora.rank", 3, "allowed keys here: alpha, dropout, enabled, r, target_modules"},
+		{"unknown schedule", "finetune:\n  max_steps: 10\n  lr_schedule: step\n", ErrInvalid, "finetune.lr_schedule", 3, "lr_schedule is step"},
+		{"negative patience", "finetune:\n  early_stop_patience: -1\n", ErrInvalid, "finetune.early_stop_patience", 2, ">= 0"},
+		{"early stop without validation", "finetune:\n  val_fraction: 0\n  early_stop_patience: 2\n", ErrInvalid, "finetune.early_stop_patience", 3, "val_fraction is 0"},
+		{"replay fraction of one", "finetune:\n  replay:\n    path: g.jsonl\n    fraction: 1\n", ErrInvalid, "finetune.replay.fraction", 4, "replay.fraction is 1"},
+		{"replay without path", "finetune:\n  replay:\n    fraction: 0.1\n", ErrInvalid, "finetune.replay.path", 2, "replay.path"},
+		{"boilerplate fraction above one", "clean:\n  boilerplate_min_fraction: 2\n", ErrInvalid, "clean.boilerplate_min_fraction", 2, "outside [0, 1]"},
+		{"bad n-gram fraction", "clean:\n  max_duplicate_ngram_char_fraction: [0.1, 3]\n", ErrInvalid, "clean.max_duplicate_ngram_char_fraction", 2, "outside [0, 1]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), "c.yaml", "")
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("got %v, want an error wrapping %v", err, tt.wantErr)
+			}
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("got %T, want *Error", err)
+			}
+			if cerr.Key != tt.wantKey {
+				t.Errorf("got key %q, want %q", cerr.Key, tt.wantKey)
+			}
+			if cerr.Line != tt.wantLine {
+				t.Errorf("got line %d, want %d (%v)", cerr.Line, tt.wantLine, err)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("got message %q, want it to contain %q", err.Error(), tt.wantMsg)
+			}
+		})
+	}
 }

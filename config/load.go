@@ -216,7 +216,9 @@ func (c *Config) resolvePaths(baseDir string) {
 			resolve(&c.Collect.Sources[i].Path)
 		}
 	}
+	resolve(&c.Clean.TerminologyFile)
 	resolve(&c.Finetune.BaseModel)
+	resolve(&c.Finetune.Replay.Path)
 	for i := range c.Eval.Models {
 		resolve(&c.Eval.Models[i].Dir)
 	}

@@ -2,15 +2,18 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/adapt-llm/adapt/clean"
 	"github.com/adapt-llm/adapt/collect"
 	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
+	"github.com/adapt-llm/adapt/tensor"
 )
 
 // namePattern is the pattern for domain, model and task-set names, which
@@ -21,7 +24,7 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 // *Error for the first one outside it. It does not check that files exist:
 // the stages do that when they run.
 func (c *Config) Validate() error {
-	steps := []func() error{c.Collect.validate, c.validateClean, c.Finetune.validate, c.Eval.validate}
+	steps := []func() error{c.validateDevice, c.Collect.validate, c.validateClean, c.Finetune.validate, c.Eval.validate}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -34,12 +37,40 @@ func invalid(key, format string, args ...any) error {
 	return &Error{Key: key, Msg: fmt.Sprintf(format, args...), Err: ErrInvalid}
 }
 
+// validateDevice checks Device against the backends of this build. The
+// cmd/adapt --device flag is checked by tensor.SetBackend instead.
+func (c *Config) validateDevice() error {
+	if c.Device == "" || slices.Contains(tensor.Backends(), c.Device) {
+		return nil
+	}
+	hint := ""
+	if c.Device == "cuda" {
+		hint = "; this build of adapt has no CUDA backend"
+	}
+	return &Error{
+		Key: "device",
+		Msg: fmt.Sprintf("%v: %q%s; available: %s", tensor.ErrUnknownBackend, c.Device, hint, strings.Join(tensor.Backends(), ", ")),
+		Err: ErrInvalid,
+	}
+}
+
 func (c *Collect) validate() error {
 	if c.Domain != "" && !namePattern.MatchString(c.Domain) {
 		return invalid("collect.domain", "%q is not a valid name; use letters, digits, '-' and '_'", c.Domain)
 	}
 	if c.ShardRows < 0 {
 		return invalid("collect.shard_rows", "%d is negative; use 0 for the default or a row count of at least 1", c.ShardRows)
+	}
+	if !(c.MinDomainScore >= 0) || math.IsInf(c.MinDomainScore, 0) {
+		return invalid("collect.min_domain_score", "%g is negative or not finite; use 0 to turn the domain filter off", c.MinDomainScore)
+	}
+	domain := c.Domain
+	if domain == "" {
+		domain = DefaultDomain
+	}
+	if c.MinDomainScore > 0 && !slices.Contains(collect.DomainNames(), domain) {
+		return invalid("collect.min_domain_score", "domain %q has no built-in term list (built-in: %s); set collect.domain to one of them or min_domain_score to 0",
+			domain, strings.Join(collect.DomainNames(), ", "))
 	}
 	for i, s := range c.Sources {
 		key := fmt.Sprintf("collect.sources[%d]", i)
@@ -77,26 +108,46 @@ func (c *Config) validateClean() error {
 }
 
 func (f *Finetune) validate() error {
-	err := f.Config.Validate()
-	if err == nil {
-		return nil
+	if err := f.Config.Validate(); err != nil {
+		return &Error{Key: stageErrorKey("finetune", err, finetune.ErrInvalidConfig, reflect.TypeOf(f.Config)), Msg: err.Error(), Err: ErrInvalid}
 	}
-	return &Error{Key: stageErrorKey("finetune", err, finetune.ErrInvalidConfig, reflect.TypeOf(f.Config)), Msg: err.Error(), Err: ErrInvalid}
+
+	// Early stopping watches the validation loss, so it needs a
+	// validation split.
+	if f.EarlyStopPatience > 0 && f.ValFraction == 0 {
+		return invalid("finetune.early_stop_patience", "%d needs a validation split, but val_fraction is 0; set finetune.val_fraction above 0 (for example 0.05) or early_stop_patience to 0", f.EarlyStopPatience)
+	}
+	return nil
 }
 
-// stageErrorKey returns "section.field" when a stage's validation error
-// (sentinel, then ": field ...") starts with a yaml key of configType, and
-// section otherwise, so the error can point at the field's line.
+// stageErrorKey returns the dotted key ("finetune.lora.r") that a stage's
+// validation error (sentinel, then ": field ...") starts with, as deep as
+// configType has yaml keys for it, and section otherwise, so the error can
+// point at the field's line. List indexes are dropped.
 func stageErrorKey(section string, err, sentinel error, configType reflect.Type) string {
 	rest := strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
 	rest = strings.TrimPrefix(rest, section+".")
 	field, _, _ := strings.Cut(rest, " ")
 	field = strings.TrimSuffix(field, ":")
-	field, _, _ = strings.Cut(field, "[")
-	if _, ok := yamlFields(configType)[field]; ok {
-		return section + "." + field
+
+	key := section
+	t := configType
+	for _, part := range strings.Split(field, ".") {
+		part, _, _ = strings.Cut(part, "[")
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			break
+		}
+		fieldType, ok := yamlFields(t)[part]
+		if !ok {
+			break
+		}
+		key += "." + part
+		t = fieldType
 	}
-	return section
+	return key
 }
 
 func (e *Eval) validate() error {
