@@ -137,7 +137,7 @@ func loadLatestCheckpoint(dir, fingerprint string, params []Tensor, opt *AdamW) 
 		return nil, fmt.Errorf("reading checkpoint %s: %w; delete the folder to start over", filepath.Join(path, stateFile), err)
 	}
 	if state.Fingerprint != fingerprint {
-		return nil, fmt.Errorf("%w: %s was written for other data, base model or settings; delete %s to start over",
+		return nil, fmt.Errorf("%w: %s was written by an interrupted run with other data, base model or settings; rerun with those to resume it, or delete %s to start over",
 			ErrCheckpointMismatch, path, dir)
 	}
 

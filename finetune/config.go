@@ -15,12 +15,14 @@ type Config struct {
 	// GradAccum is the number of micro-batches whose gradients are averaged
 	// before each optimizer step. Zero means 1.
 	GradAccum int `yaml:"grad_accum" json:"grad_accum"`
-	// MaxSteps is the number of optimizer steps. Zero means as many steps as
-	// Epochs passes over the training split take.
+	// MaxSteps is the number of optimizer steps. When positive it wins over
+	// Epochs, and the training split repeats, in a new order each epoch, as
+	// often as the steps need. Zero means as many steps as Epochs passes
+	// over the training split take.
 	MaxSteps int `yaml:"max_steps" json:"max_steps"`
-	// Epochs caps training at this many passes over the training split
-	// (fractions allowed). Zero means one pass when MaxSteps is zero and no
-	// cap otherwise.
+	// Epochs is the number of passes over the training split (fractions
+	// allowed) when MaxSteps is zero; it is ignored otherwise. Zero means
+	// one pass.
 	Epochs float64 `yaml:"epochs" json:"epochs"`
 	// LearningRate is the peak AdamW learning rate, reached at the end of
 	// warm-up. Must be positive.
@@ -62,6 +64,10 @@ type Config struct {
 	// KeepCheckpoints is how many of the newest checkpoints are kept on
 	// disk. Zero means 2.
 	KeepCheckpoints int `yaml:"keep_checkpoints" json:"keep_checkpoints"`
+	// KeepCheckpointsAfterSuccess keeps the checkpoints folder after a run
+	// that completes. False (the default) removes it, because checkpoints
+	// only serve to resume an interrupted run.
+	KeepCheckpointsAfterSuccess bool `yaml:"keep_checkpoints_after_success" json:"keep_checkpoints_after_success,omitempty"`
 	// LoRA, when set and enabled, trains low-rank adapters on frozen base
 	// weights. Nil means every weight is trained.
 	LoRA *LoRAConfig `yaml:"lora" json:"lora,omitempty"`

@@ -18,6 +18,7 @@ import (
 func tinyLoRAConfig() Config {
 	cfg := tinyRunConfig()
 	cfg.LoRA = &LoRAConfig{Enabled: true, R: 4, Dropout: 0.1, TargetModules: []string{"c_attn", "c_fc"}}
+	cfg.KeepCheckpointsAfterSuccess = true // the checks below read them
 	cfg.LearningRate = 3e-2
 	return cfg
 }

@@ -22,11 +22,25 @@ type Metrics struct {
 	// ReplayTokens is the size of the packed replay split; zero without
 	// replay.
 	ReplayTokens int64 `json:"replay_tokens,omitempty"`
-	// TokensPerStep is batch size x sequence length x accumulation steps.
+	// EpochsDone is the number of passes over the training split that the
+	// Steps made (fractions allowed), not counting replay sequences.
+	EpochsDone float64 `json:"epochs_done"`
+	// TokensPerStep is the configured batch size x sequence length x
+	// accumulation steps, padding included; TokensSeen counts the real ones.
 	TokensPerStep int `json:"tokens_per_step"`
-	// TrainTokens and ValTokens are the sizes of the packed splits.
+	// TokensSeen is the number of real (not padding) target tokens in all
+	// training batches, repeats over epochs and replay included.
+	TokensSeen int64 `json:"tokens_seen"`
+	// TrainTokens and ValTokens are the real (not padding) target tokens of
+	// the packed splits, end-of-text tokens between documents included.
 	TrainTokens int64 `json:"train_tokens"`
 	ValTokens   int64 `json:"val_tokens"`
+	// ValTokensPerPass is the number of target tokens that one validation
+	// pass scores, fewer than ValTokens when eval_batches limits it.
+	ValTokensPerPass int64 `json:"val_tokens_per_pass"`
+	// Fingerprint identifies the data, base model and settings of the run,
+	// as its checkpoints record them.
+	Fingerprint string `json:"fingerprint,omitempty"`
 	// Train has one point per optimizer step; Val one per evaluation.
 	Train []LossPoint `json:"train"`
 	Val   []LossPoint `json:"val"`
@@ -40,6 +54,7 @@ type LossPoint struct {
 	Loss float64 `json:"loss"`
 	// LR is the learning rate used at this step; zero for validation points.
 	LR float64 `json:"lr,omitempty"`
-	// Tokens is the number of tokens seen so far.
+	// Tokens is the number of real (not padding) training target tokens
+	// seen up to and including Step.
 	Tokens int64 `json:"tokens"`
 }

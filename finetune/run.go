@@ -52,7 +52,9 @@ const (
 // split, the others the training split. Each split is tokenized with the
 // base model's tokenizer and packed with the end-of-text token between
 // documents. Checkpoints go to OutDir/checkpoints, and a rerun with the same
-// data, base model and settings resumes from the newest one.
+// data, base model and settings resumes from the newest one. A run that
+// completes removes its checkpoints unless KeepCheckpointsAfterSuccess is
+// set, and checkpoints left by a completed run never block a new one.
 func Run(ctx context.Context, opts Options) (*Metrics, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -89,11 +91,6 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 			ErrInvalidConfig, cfg.SeqLen, positions, filepath.Join(opts.BaseModel, "config.json"))
 	}
 
-	adapter, err := attachLoRA(lm, cfg, filepath.Join(opts.OutDir, CheckpointDirName), logger)
-	if err != nil {
-		return nil, err
-	}
-
 	// Read, split, tokenize and pack the documents.
 	train, val, docCounts, err := loadSplits(opts.DataDir, tok, eot, cfg)
 	if err != nil {
@@ -116,6 +113,14 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	checkpointDir := filepath.Join(opts.OutDir, CheckpointDirName)
+	if err := clearCompletedCheckpoints(opts.OutDir, fingerprint, logger); err != nil {
+		return nil, err
+	}
+	adapter, err := attachLoRA(lm, cfg, checkpointDir, logger)
+	if err != nil {
+		return nil, err
+	}
 
 	// Train.
 	started := time.Now().UTC()
@@ -126,7 +131,7 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 		Train:         train,
 		Val:           val,
 		Replay:        replay,
-		CheckpointDir: filepath.Join(opts.OutDir, CheckpointDirName),
+		CheckpointDir: checkpointDir,
 		Fingerprint:   fingerprint,
 		Logger:        logger,
 		Progress:      opts.Progress,
@@ -159,9 +164,13 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 		Steps:          res.Steps,
 		StopReason:     res.StopReason,
 		PlannedSteps:   res.PlannedSteps,
-		TokensPerStep:  res.TokensPerStep,
-		TrainTokens:    train.Tokens,
-		ValTokens:      val.Tokens,
+		EpochsDone:       res.EpochsDone,
+		TokensPerStep:    res.TokensPerStep,
+		TokensSeen:       res.TokensSeen,
+		TrainTokens:      scoredTokens(train.Targets),
+		ValTokens:        scoredTokens(val.Targets),
+		ValTokensPerPass: res.ValTokensPerPass,
+		Fingerprint:      fingerprint,
 		Train:          res.Train,
 		Val:            res.Val,
 		Config:         configMap(cfg, opts.ToolVersion),
@@ -172,7 +181,13 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 	if err := writeJSON(filepath.Join(opts.OutDir, MetricsFileName), metrics); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", MetricsFileName, err)
 	}
-	logger.Info("finished fine-tuning", "model", modelDir, "steps", res.Steps, "elapsed_s", res.Elapsed.Seconds())
+	if !cfg.KeepCheckpointsAfterSuccess {
+		if err := os.RemoveAll(checkpointDir); err != nil {
+			return nil, fmt.Errorf("removing checkpoints of the finished run: %w", err)
+		}
+	}
+	logger.Info("finished fine-tuning", "model", modelDir, "steps", res.Steps, "epochs", res.EpochsDone,
+		"tokens_seen", res.TokensSeen, "elapsed_s", res.Elapsed.Seconds())
 	return metrics, nil
 }
 
@@ -291,6 +306,7 @@ func runFingerprint(baseDir string, cfg Config, train, replay *Packed) (string, 
 
 	// Evaluation and checkpoint settings do not change the weights.
 	cfg.EvalEvery, cfg.EvalBatches, cfg.CheckpointEvery, cfg.KeepCheckpoints = 0, 0, 0, 0
+	cfg.KeepCheckpointsAfterSuccess = false
 	js, _ := json.Marshal(cfg)
 	h.Write(js)
 
@@ -316,4 +332,56 @@ func configMap(cfg Config, toolVersion string) map[string]any {
 		out["tool_version"] = toolVersion
 	}
 	return out
+}
+
+// clearCompletedCheckpoints removes outDir/checkpoints when it belongs to a
+// run that completed, so that a rerun with other settings starts fresh
+// instead of failing with ErrCheckpointMismatch. A run completed when
+// metrics.json records the fingerprint of the newest checkpoint, or, for
+// metrics.json files written without a fingerprint, when metrics.json is
+// newer than that checkpoint. Checkpoints of the current fingerprint stay,
+// as do those of an interrupted run, so Train resumes from the first and
+// reports ErrCheckpointMismatch for the second.
+func clearCompletedCheckpoints(outDir, fingerprint string, logger *slog.Logger) error {
+	dir := filepath.Join(outDir, CheckpointDirName)
+	steps, err := listCheckpoints(dir)
+	if err != nil || len(steps) == 0 {
+		return err
+	}
+	statePath := filepath.Join(dir, fmt.Sprintf("%s%08d", checkpointPrefix, steps[len(steps)-1]), stateFile)
+	var state checkpointState
+	data, err := os.ReadFile(statePath)
+	if err != nil {
+		return fmt.Errorf("reading checkpoint: %w", err)
+	}
+	if err := json.Unmarshal(data, &state); err != nil || state.Fingerprint == fingerprint {
+		return nil // Train reports the corrupt file or resumes
+	}
+
+	metricsPath := filepath.Join(outDir, MetricsFileName)
+	data, err = os.ReadFile(metricsPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", metricsPath, err)
+	}
+	var prev Metrics
+	if err := json.Unmarshal(data, &prev); err != nil {
+		return nil
+	}
+	completed := prev.Fingerprint == state.Fingerprint
+	if prev.Fingerprint == "" {
+		mInfo, err1 := os.Stat(metricsPath)
+		cInfo, err2 := os.Stat(statePath)
+		completed = err1 == nil && err2 == nil && !mInfo.ModTime().Before(cInfo.ModTime())
+	}
+	if !completed {
+		return nil
+	}
+	logger.Info("removing checkpoints of a completed earlier run with other settings", "dir", dir, "step", state.Step)
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing checkpoints of a completed run: %w", err)
+	}
+	return nil
 }

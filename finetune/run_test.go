@@ -244,3 +244,98 @@ func TestRunRejectsBadInputs(t *testing.T) {
 		})
 	}
 }
+
+func TestRunRemovesCheckpointsAfterSuccess(t *testing.T) {
+	root := t.TempDir()
+	base, data, out := filepath.Join(root, "base"), filepath.Join(root, "clean"), filepath.Join(root, "finetune")
+	writeTinyBaseModel(t, base)
+	writeTinyCorpus(t, data, 40)
+
+	if _, err := Run(context.Background(), Options{DataDir: data, BaseModel: base, OutDir: out, Config: tinyRunConfig()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, CheckpointDirName)); !os.IsNotExist(err) {
+		t.Errorf("checkpoints after a completed run: stat error %v, want not exist", err)
+	}
+
+	kept := tinyRunConfig()
+	kept.KeepCheckpointsAfterSuccess = true
+	if _, err := Run(context.Background(), Options{DataDir: data, BaseModel: base, OutDir: out, Config: kept}); err != nil {
+		t.Fatal(err)
+	}
+	if steps, _ := listCheckpoints(filepath.Join(out, CheckpointDirName)); len(steps) == 0 {
+		t.Errorf("checkpoints with keep_checkpoints_after_success: got none, want some")
+	}
+}
+
+func TestRunAfterCompletedRunWithOtherSettings(t *testing.T) {
+	root := t.TempDir()
+	base, data, out := filepath.Join(root, "base"), filepath.Join(root, "clean"), filepath.Join(root, "finetune")
+	writeTinyBaseModel(t, base)
+	writeTinyCorpus(t, data, 40)
+	first := tinyRunConfig()
+	first.KeepCheckpointsAfterSuccess = true // as runs before checkpoint removal left them
+	if _, err := Run(context.Background(), Options{DataDir: data, BaseModel: base, OutDir: out, Config: first}); err != nil {
+		t.Fatal(err)
+	}
+
+	second := tinyRunConfig()
+	second.LearningRate = 2e-2
+	metrics, err := Run(context.Background(), Options{DataDir: data, BaseModel: base, OutDir: out, Config: second})
+	if err != nil {
+		t.Fatalf("rerun with other settings after a completed run: %v", err)
+	}
+	if metrics.Steps != 12 {
+		t.Errorf("steps: got %d, want 12", metrics.Steps)
+	}
+}
+
+func TestRunAfterInterruptedRunWithOtherSettings(t *testing.T) {
+	root := t.TempDir()
+	base, data, out := filepath.Join(root, "base"), filepath.Join(root, "clean"), filepath.Join(root, "finetune")
+	writeTinyBaseModel(t, base)
+	writeTinyCorpus(t, data, 40)
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Run(ctx, Options{DataDir: data, BaseModel: base, OutDir: out, Config: tinyRunConfig(), Progress: func(step, _ int) {
+		if step == 7 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: got error %v, want context.Canceled", err)
+	}
+
+	other := tinyRunConfig()
+	other.LearningRate = 2e-2
+	_, err = Run(context.Background(), Options{DataDir: data, BaseModel: base, OutDir: out, Config: other})
+	if !errors.Is(err, ErrCheckpointMismatch) {
+		t.Errorf("got error %v, want ErrCheckpointMismatch", err)
+	}
+}
+
+func TestRunMetricsRecordRealCounts(t *testing.T) {
+	root := t.TempDir()
+	base, data, out := filepath.Join(root, "base"), filepath.Join(root, "clean"), filepath.Join(root, "finetune")
+	writeTinyBaseModel(t, base)
+	writeTinyCorpus(t, data, 4)
+	cfg := tinyRunConfig()
+	cfg.Epochs = 1
+	cfg.MaxSteps = 40
+	cfg.CheckpointEvery = 0
+	metrics, err := Run(context.Background(), Options{DataDir: data, BaseModel: base, OutDir: out, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if metrics.Steps != 40 {
+		t.Errorf("steps: got %d, want 40", metrics.Steps)
+	}
+	if !(metrics.EpochsDone > 1) {
+		t.Errorf("epochs_done: got %v, want > 1", metrics.EpochsDone)
+	}
+	if metrics.ValTokens >= int64(metrics.TokensPerStep) || metrics.ValTokens == 0 {
+		t.Errorf("val_tokens: got %d, want real count in (0, %d)", metrics.ValTokens, metrics.TokensPerStep)
+	}
+	if metrics.TokensSeen == 0 || metrics.TokensSeen > int64(40*metrics.TokensPerStep) {
+		t.Errorf("tokens_seen: got %d, want in (0, %d]", metrics.TokensSeen, 40*metrics.TokensPerStep)
+	}
+}

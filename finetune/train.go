@@ -67,33 +67,65 @@ type TrainResult struct {
 	StoppedAt    int
 	PlannedSteps int
 	// StopReason is StopCompleted, StopTimeLimit or StopEarly.
-	StopReason    string
+	StopReason string
+	// TokensPerStep is BatchSize x SeqLen x GradAccum, padding included.
 	TokensPerStep int
+	// EpochsDone is the number of passes over the training split that the
+	// Steps optimizer steps made (fractions allowed); replay sequences do
+	// not count.
+	EpochsDone float64
+	// TokensSeen is the number of real (not padding) target tokens in the
+	// batches of all Steps, replay included.
+	TokensSeen int64
+	// ValTokensPerPass is the number of real target tokens that one
+	// validation pass scores; zero without a validation split.
+	ValTokensPerPass int64
 	Train, Val    []LossPoint
 	// Elapsed is the wall time of the training loop, summed over resumes.
 	Elapsed time.Duration
 }
 
 // TotalSteps returns the number of optimizer steps for a split of n
-// sequences: MaxSteps, capped at Epochs passes when Epochs is set, or one
-// pass (Epochs when set) when MaxSteps is zero. It is at least 1.
+// sequences. A positive MaxSteps wins over Epochs, as max_steps overrides
+// num_train_epochs in Hugging Face transformers' Trainer (v4), and the data
+// repeats with a new order each epoch for as long as those steps take.
+// Otherwise it is the steps that Epochs passes take (one pass when Epochs
+// is zero). It is at least 1.
 func TotalSteps(cfg Config, n int) int {
 	cfg = cfg.withDefaults()
+	if cfg.MaxSteps > 0 {
+		return cfg.MaxSteps
+	}
+
 	// Replay takes its fraction of each step's sequences, so an epoch of
 	// the training split takes more steps.
 	perStep := float64(cfg.BatchSize*cfg.GradAccum) * (1 - cfg.Replay.Fraction)
 	epochs := cfg.Epochs
-	if cfg.MaxSteps == 0 && epochs == 0 {
+	if epochs == 0 {
 		epochs = 1
 	}
-	steps := cfg.MaxSteps
-	if epochs > 0 {
-		byEpochs := int(math.Ceil(epochs * float64(n) / perStep))
-		if steps == 0 || byEpochs < steps {
-			steps = byEpochs
+	return max(int(math.Ceil(epochs*float64(n)/perStep)), 1)
+}
+
+// epochsDone returns the passes over a training split of n sequences that
+// the first steps optimizer steps made, counting only domain sequences.
+func epochsDone(cfg Config, n, steps int) float64 {
+	cfg = cfg.withDefaults()
+	slots := int64(steps) * int64(cfg.GradAccum) * int64(cfg.BatchSize)
+	domain := slots - replayCount(cfg.Replay.Fraction, slots)
+	return float64(domain) / float64(n)
+}
+
+// scoredTokens returns the number of targets that are not ignoreIndex, so
+// the real tokens of a batch without the padding of a last sequence.
+func scoredTokens(targets []int32) int64 {
+	var n int64
+	for _, t := range targets {
+		if t != ignoreIndex {
+			n++
 		}
 	}
-	return max(steps, 1)
+	return n
 }
 
 // Train runs the training loop: for each optimizer step it accumulates the
@@ -142,6 +174,9 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 			res.ResumedFrom = state.Step
 			res.Train, res.Val = state.Train, state.Val
 			res.Elapsed = time.Duration(state.ElapsedSeconds * float64(time.Second))
+			if len(state.Train) > 0 {
+				res.TokensSeen = state.Train[len(state.Train)-1].Tokens
+			}
 			logger.Info("resumed from checkpoint", "dir", opts.CheckpointDir, "step", state.Step, "total_steps", total)
 		}
 	}
@@ -174,6 +209,7 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 		var loss float64
 		for micro := range cfg.GradAccum {
 			ids, targets := batch.at(int64(step*cfg.GradAccum + micro))
+			res.TokensSeen += scoredTokens(targets)
 			loss += float64(m.ForwardBackward(ids, targets, B, T))
 		}
 		loss /= float64(cfg.GradAccum)
@@ -194,12 +230,13 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 		if stopping {
 			res.StoppedAt, res.Steps, res.StopReason = done, done, StopTimeLimit
 		}
-		tokens := int64(done) * int64(res.TokensPerStep)
+		tokens := res.TokensSeen
 		res.Train = append(res.Train, LossPoint{Step: done, Loss: loss, LR: lr, Tokens: tokens})
 		logger.Debug("step", "step", done, "loss", loss, "lr", lr, "grad_norm", norm)
 
 		if done == total || stopping || (cfg.EvalEvery > 0 && done%cfg.EvalEvery == 0) {
-			if val, ok := evaluate(m, opts.Val, B, cfg.EvalBatches); ok {
+			if val, scored, ok := evaluate(m, opts.Val, B, cfg.EvalBatches); ok {
+				res.ValTokensPerPass = scored
 				res.Val = append(res.Val, LossPoint{Step: done, Loss: val, Tokens: tokens})
 				logger.Info("validation", "step", done, "total_steps", total, "train_loss", loss, "val_loss", val)
 				if early.observe(val) && done < total && !stopping {
@@ -228,6 +265,7 @@ func Train(ctx context.Context, m Model, opts TrainOptions) (*TrainResult, error
 			break
 		}
 	}
+	res.EpochsDone = epochsDone(cfg, opts.Train.Len(), res.Steps)
 	return res, nil
 }
 
@@ -249,11 +287,11 @@ func fitSteps(timed, planned, step int, elapsed, remaining time.Duration) int {
 }
 
 // evaluate returns the mean cross-entropy over the scored targets of the
-// first maxBatches batches of val (all of them when maxBatches is 0), and
-// false when val has no sequences.
-func evaluate(m Model, val *Packed, B, maxBatches int) (float64, bool) {
+// first maxBatches batches of val (all of them when maxBatches is 0) and
+// the number of those targets, and false when val has no sequences.
+func evaluate(m Model, val *Packed, B, maxBatches int) (float64, int64, bool) {
 	if val == nil || val.Len() == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	T := val.SeqLen
 	var sum float64
@@ -275,7 +313,7 @@ func evaluate(m Model, val *Packed, B, maxBatches int) (float64, bool) {
 		count += scored
 	}
 	if count == 0 {
-		return 0, false
+		return 0, 0, false
 	}
-	return sum / float64(count), true
+	return sum / float64(count), int64(count), true
 }

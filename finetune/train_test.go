@@ -251,7 +251,8 @@ func TestTotalSteps(t *testing.T) {
 	}{
 		{"one epoch by default", 0, 0, 4, 1, 100, 25},
 		{"max steps only", 10, 0, 4, 1, 100, 10},
-		{"epochs cap max steps", 100, 1, 4, 2, 100, 13},
+		{"max steps win over epochs", 100, 1, 4, 2, 100, 100},
+		{"epochs without max steps", 0, 2, 4, 2, 100, 25},
 		{"max steps below cap", 5, 2, 4, 1, 100, 5},
 		{"at least one step", 0, 0.01, 8, 1, 3, 1},
 	}
@@ -262,5 +263,54 @@ func TestTotalSteps(t *testing.T) {
 				t.Errorf("TotalSteps: got %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestTrainMaxStepsRepeatsData(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Epochs = 1
+	cfg.MaxSteps = 40
+	cfg.CheckpointEvery = 0
+	train := syntheticPacked(8, 10)
+	m := newBigramModel(8)
+	res, err := Train(context.Background(), m, TrainOptions{Config: cfg, Params: m.params(), Train: train})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if train.Len()*1 >= 40*4 {
+		t.Fatalf("split of %d sequences fills 40 steps in one epoch; the test needs fewer", train.Len())
+	}
+	if res.Steps != 40 || len(res.Train) != 40 {
+		t.Errorf("steps: got %d with %d points, want 40 and 40", res.Steps, len(res.Train))
+	}
+	// Each step takes BatchSize x GradAccum = 4 sequences.
+	if want := 40 * 4 / float64(train.Len()); res.EpochsDone != want {
+		t.Errorf("EpochsDone: got %v, want %v", res.EpochsDone, want)
+	}
+}
+
+func TestTrainCountsRealTokens(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.MaxSteps = 3
+	cfg.CheckpointEvery = 0
+	// One stream of 11 tokens packs into 2 sequences of 8: 10 real targets
+	// and 6 padding targets.
+	p := NewPacker(8, 0)
+	p.Add([]int32{1, 2, 3, 4, 5, 6, 7, 1, 2, 3})
+	train := p.Finish()
+	m := newBigramModel(8)
+	res, err := Train(context.Background(), m, TrainOptions{Config: cfg, Params: m.params(), Train: train, Val: train})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each step has 2x2 sequence slots, so both sequences twice.
+	if want := int64(3 * 2 * 10); res.TokensSeen != want {
+		t.Errorf("TokensSeen: got %d, want %d", res.TokensSeen, want)
+	}
+	if got := res.Train[0].Tokens; got != 20 {
+		t.Errorf("tokens after step 1: got %d, want 20", got)
+	}
+	if res.ValTokensPerPass != 10 {
+		t.Errorf("ValTokensPerPass: got %d, want 10", res.ValTokensPerPass)
 	}
 }
