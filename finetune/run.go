@@ -157,13 +157,13 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 		}
 	}
 	metrics := &Metrics{
-		BaseModel:      opts.BaseModel,
-		OutputDir:      modelDir,
-		StartedAt:      started,
-		ElapsedSeconds: res.Elapsed.Seconds(),
-		Steps:          res.Steps,
-		StopReason:     res.StopReason,
-		PlannedSteps:   res.PlannedSteps,
+		BaseModel:        opts.BaseModel,
+		OutputDir:        modelDir,
+		StartedAt:        started,
+		ElapsedSeconds:   res.Elapsed.Seconds(),
+		Steps:            res.Steps,
+		StopReason:       res.StopReason,
+		PlannedSteps:     res.PlannedSteps,
 		EpochsDone:       res.EpochsDone,
 		TokensPerStep:    res.TokensPerStep,
 		TokensSeen:       res.TokensSeen,
@@ -171,9 +171,9 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 		ValTokens:        scoredTokens(val.Targets),
 		ValTokensPerPass: res.ValTokensPerPass,
 		Fingerprint:      fingerprint,
-		Train:          res.Train,
-		Val:            res.Val,
-		Config:         configMap(cfg, opts.ToolVersion),
+		Train:            res.Train,
+		Val:              res.Val,
+		Config:           configMap(cfg, opts.ToolVersion),
 	}
 	if replay != nil {
 		metrics.ReplayTokens = replay.Tokens

@@ -80,7 +80,7 @@ type TrainResult struct {
 	// ValTokensPerPass is the number of real target tokens that one
 	// validation pass scores; zero without a validation split.
 	ValTokensPerPass int64
-	Train, Val    []LossPoint
+	Train, Val       []LossPoint
 	// Elapsed is the wall time of the training loop, summed over resumes.
 	Elapsed time.Duration
 }
