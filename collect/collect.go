@@ -181,12 +181,18 @@ func validate(opts *Options) error {
 // rejected file and manifest into dir.
 func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Logger, start time.Time) (*corpus.Manifest, error) {
 	var tasks []fileTask
+	emptySources := 0
 	for i := range opts.Sources {
 		if opts.Sources[i].Kind != KindLocal {
 			continue
 		}
 		found := walkSource(&opts.Sources[i])
 		logger.Debug("walked source", "path", opts.Sources[i].Path, "files", len(found))
+		if len(found) == 0 {
+			emptySources++
+			logger.Warn("source matched no files; check its path and include and exclude patterns",
+				"path", opts.Sources[i].Path, "include", opts.Sources[i].Include, "exclude", opts.Sources[i].Exclude)
+		}
 		tasks = append(tasks, found...)
 	}
 
@@ -208,11 +214,15 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 	var counts corpus.Counts
 	reasons := map[string]int64{}
 	var bytesIn int64
+	var filesNotUTF8 int64
 
 	// write adds one file's or fetch's documents and rejected rows to the
 	// output and the counts.
 	write := func(res *fileResult) error {
 		bytesIn += res.bytes
+		if res.encoding != "" && res.encoding != encodingUTF8BOM {
+			filesNotUTF8++
+		}
 		counts.In += int64(len(res.docs) + len(res.rejected))
 		counts.Kept += int64(len(res.docs))
 		counts.Rejected += int64(len(res.rejected))
@@ -316,6 +326,12 @@ func collectInto(ctx context.Context, dir string, opts *Options, logger *slog.Lo
 			"files_changed":   float64(changeSummary.Changed.Count),
 			"files_unchanged": float64(changeSummary.Unchanged.Count),
 			"files_gone":      float64(changeSummary.Gone.Count),
+			// Local sources whose include and exclude patterns matched no
+			// file.
+			"sources_without_files": float64(emptySources),
+			// Text files that were not UTF-8 and were decoded from UTF-16,
+			// an HTML meta charset or Windows-1252 (see decodeText).
+			"files_not_utf8": float64(filesNotUTF8),
 		},
 	}
 	for name, value := range remoteStats {

@@ -69,6 +69,9 @@ type fileResult struct {
 	docs     []corpus.Document
 	rejected []corpus.Rejected
 	bytes    int64
+	// encoding is the character encoding the file was decoded from, or ""
+	// for UTF-8 without a byte order mark (see decodeText).
+	encoding string
 	// change is the file's status against the previous run: changeNew,
 	// changeChanged or changeUnchanged. Empty for remote fetches.
 	change string
@@ -107,6 +110,7 @@ func extractFile(task *fileTask, env *extractEnv, w *worker) fileResult {
 	res.change = env.previous.classify(task.path, fileSHA)
 	if res.change == changeUnchanged && env.previous.canReuse() {
 		res.docs, res.rejected = env.previous.rows(task.path)
+		res.encoding = reusedEncoding(&res)
 		return res
 	}
 
@@ -128,6 +132,13 @@ func extractFile(task *fileTask, env *extractEnv, w *worker) fileResult {
 	base.Meta[metaFormat] = format
 	if format != formatJSONL && format != formatCSV && format != formatParquet {
 		base.RawSHA256 = rawSHA
+	}
+	if format != formatPDF && format != formatParquet {
+		var enc string
+		if data, enc = decodeText(data, format); enc != "" {
+			base.Meta[metaEncoding] = enc
+			res.encoding = enc
+		}
 	}
 	if format != formatPDF && format != formatParquet && looksBinary(data) {
 		reject(base, ReasonInvalidFormat, fmt.Sprintf("%s: binary content (NUL byte in the first %d bytes), not %s", task.path, binarySniffLen, format))
@@ -194,6 +205,18 @@ func extractFile(task *fileTask, env *extractEnv, w *worker) fileResult {
 	}
 	scoreResult(&res, env, &w.scorer)
 	return res
+}
+
+// reusedEncoding returns the encoding recorded on the reused rows of one
+// file; every row of a file carries the same value.
+func reusedEncoding(res *fileResult) string {
+	if len(res.docs) > 0 {
+		return res.docs[0].Meta[metaEncoding]
+	}
+	if len(res.rejected) > 0 {
+		return res.rejected[0].Meta[metaEncoding]
+	}
+	return ""
 }
 
 // pdfReason maps an extractPDFText error to a reason code.
