@@ -24,12 +24,17 @@ func (p LlamaParams) Config() model.LlamaConfig {
 	}
 }
 
-// ParamsFromConfig is the inverse of LlamaParams.Config. It returns an
-// error wrapping ErrUnsupported for a model_type other than "llama" and
-// "qwen2", or a head_dim that is not hidden_size/num_attention_heads.
+// ParamsFromConfig is the inverse of LlamaParams.Config. A "mistral"
+// model_type maps to the "llama" architecture, as llama.cpp's converter
+// registers MistralForCausalLM with its Llama class. It returns an error
+// wrapping ErrUnsupported for another model_type, or a head_dim that is
+// not hidden_size/num_attention_heads.
 func ParamsFromConfig(c model.LlamaConfig) (LlamaParams, error) {
+	if c.ModelType == "mistral" {
+		c.ModelType = "llama"
+	}
 	if c.ModelType != "llama" && c.ModelType != "qwen2" {
-		return LlamaParams{}, fmt.Errorf("%w: model_type %q has no GGUF architecture here (only llama and qwen2)", ErrUnsupported, c.ModelType)
+		return LlamaParams{}, fmt.Errorf("%w: model_type %q has no GGUF architecture here (only llama, mistral and qwen2)", ErrUnsupported, c.ModelType)
 	}
 	if c.NumAttentionHeads <= 0 || (c.HeadDim != 0 && c.HeadDim*c.NumAttentionHeads != c.HiddenSize) {
 		return LlamaParams{}, fmt.Errorf("%w: head_dim %d with %d heads and hidden_size %d", ErrUnsupported, c.HeadDim, c.NumAttentionHeads, c.HiddenSize)

@@ -356,7 +356,7 @@ const (
 // SentencePieceExtractor does: every split of a normal token into two
 // tokens is a merge, ranked by the merged token's score. A "gpt2"
 // vocabulary becomes a byte-level BPE with the file's merges and the
-// pre-tokenizer named by tokenizer.ggml.pre ("gpt2"/"default" or absent,
+// pre-tokenizer named by tokenizer.ggml.pre ("gpt-2"/"gpt2"/"default" or absent,
 // "llama-bpe"/"llama3", "qwen2"); other names return ErrUnsupported.
 func (v *Vocab) TokenizerJSON() ([]byte, error) {
 	vocab := make(map[string]int, len(v.Tokens))
@@ -406,7 +406,7 @@ func (v *Vocab) TokenizerJSON() ([]byte, error) {
 	case "gpt2":
 		byteLevel := map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}
 		switch v.Pre {
-		case "", "default", "gpt2":
+		case "", "default", "gpt2", "gpt-2":
 			doc["pre_tokenizer"] = byteLevel
 		case "llama-bpe", "llama3", "qwen2":
 			regex := cl100kRegex

@@ -398,36 +398,7 @@ func LlamaMetadata(p LlamaParams, v *Vocab, name string) []KV {
 	if arch == "llama" {
 		md = append(md, KV{"llama.vocab_size", uint32(p.VocabSize)})
 	}
-	if v == nil {
-		return md
-	}
-	md = append(md, KV{"tokenizer.ggml.model", v.Model})
-	if v.Pre != "" {
-		md = append(md, KV{"tokenizer.ggml.pre", v.Pre})
-	}
-	md = append(md, KV{"tokenizer.ggml.tokens", v.Tokens})
-	if v.Scores != nil {
-		md = append(md, KV{"tokenizer.ggml.scores", v.Scores})
-	}
-	if v.Types != nil {
-		md = append(md, KV{"tokenizer.ggml.token_type", v.Types})
-	}
-	if v.Merges != nil {
-		md = append(md, KV{"tokenizer.ggml.merges", v.Merges})
-	}
-	for _, id := range []struct {
-		key string
-		v   int32
-	}{{"bos_token_id", v.BOS}, {"eos_token_id", v.EOS}, {"unknown_token_id", v.UNK}, {"padding_token_id", v.PAD}} {
-		if id.v >= 0 {
-			md = append(md, KV{"tokenizer.ggml." + id.key, uint32(id.v)})
-		}
-	}
-	md = append(md, KV{"tokenizer.ggml.add_bos_token", v.AddBOS})
-	if v.Model == "llama" {
-		md = append(md, KV{"tokenizer.ggml.add_space_prefix", v.AddSpacePrefix})
-	}
-	return md
+	return append(md, vocabMetadata(v)...)
 }
 
 // LlamaGGUFTensors converts Hugging Face Llama tensors to GGUF tensors of
@@ -459,4 +430,38 @@ func LlamaGGUFTensors(p LlamaParams, tensors []Tensor, typ GGMLType) ([]TensorIn
 		out = append(out, FromFloat32(name, t.Shape, data, tt))
 	}
 	return out, nil
+}
+
+// vocabMetadata returns the tokenizer.ggml.* keys of v, none for nil.
+func vocabMetadata(v *Vocab) []KV {
+	if v == nil {
+		return nil
+	}
+	md := []KV{{"tokenizer.ggml.model", v.Model}}
+	if v.Pre != "" {
+		md = append(md, KV{"tokenizer.ggml.pre", v.Pre})
+	}
+	md = append(md, KV{"tokenizer.ggml.tokens", v.Tokens})
+	if v.Scores != nil {
+		md = append(md, KV{"tokenizer.ggml.scores", v.Scores})
+	}
+	if v.Types != nil {
+		md = append(md, KV{"tokenizer.ggml.token_type", v.Types})
+	}
+	if v.Merges != nil {
+		md = append(md, KV{"tokenizer.ggml.merges", v.Merges})
+	}
+	for _, id := range []struct {
+		key string
+		v   int32
+	}{{"bos_token_id", v.BOS}, {"eos_token_id", v.EOS}, {"unknown_token_id", v.UNK}, {"padding_token_id", v.PAD}} {
+		if id.v >= 0 {
+			md = append(md, KV{"tokenizer.ggml." + id.key, uint32(id.v)})
+		}
+	}
+	md = append(md, KV{"tokenizer.ggml.add_bos_token", v.AddBOS})
+	if v.Model == "llama" {
+		md = append(md, KV{"tokenizer.ggml.add_space_prefix", v.AddSpacePrefix})
+	}
+	return md
 }
