@@ -88,6 +88,8 @@ func Export(modelDir, outPath string, typ GGMLType) error {
 		if err != nil {
 			return fmt.Errorf("exporting %s: %w", modelDir, err)
 		}
+		// NOTE: Mistral's sliding_window is not written, so llama.cpp
+		// attends over the whole context. Within the window the two agree.
 		if err := WriteLlama(outPath, m, v, name, typ); err != nil {
 			return fmt.Errorf("exporting %s: %w", modelDir, err)
 		}
@@ -119,9 +121,10 @@ func modelName(dir string) string {
 // ids (the first in range is used; none means -1).
 //
 // A byte-level tokenizer (ByteLevel pre-tokenizer, alone or after a Split
-// with the cl100k or Qwen2 pattern) becomes model "gpt2" with its merges;
-// a tokenizer with byte fallback and no pre-tokenizer or Metaspace becomes
-// model "llama", with each merged token scored minus its merge rank. Added
+// with the cl100k or Qwen2 pattern) becomes model "gpt2" with its merges.
+// A tokenizer with byte fallback and either no pre-tokenizer or Metaspace
+// becomes model "llama", and each merged token is scored minus its merge
+// rank. Added
 // tokens are control tokens when special and user-defined otherwise.
 // AddBOS and AddSpacePrefix are measured by encoding a probe text. It
 // returns an error wrapping ErrUnsupported for another layout and
@@ -161,6 +164,9 @@ func VocabFromTokenizer(tok *tokenizer.Tokenizer, vocabSize int, bos, eos []int)
 
 	merges := tok.Merges()
 	if kind == "llama" {
+		// NOTE: SentencePiece merges by score, not by merge rank. Scoring
+		// each token by its first merge's rank reproduces the Mistral-7B
+		// tokenizer on the probe texts tested, not on every input.
 		v.Model = "llama"
 		v.Scores = make([]float32, vocabSize)
 		seen := make(map[string]bool, len(merges))
