@@ -10,6 +10,8 @@ package gguf
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -229,7 +231,8 @@ func (f *File) GPT2() (*model.GPT2, error) {
 			want["blk."+strconv.Itoa(l)+"."+suffix] = shape
 		}
 	}
-	for name, shape := range want {
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		shape := want[name]
 		info, ok := f.Tensor(name)
 		if !ok {
 			return nil, fmt.Errorf("%s: %w: tensor %q not found", f.Name, ErrMissing, name)
