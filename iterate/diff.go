@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -29,8 +32,14 @@ type Diff struct {
 	// dotted path ("clean.min_words", "sources[0].path"), sorted by key.
 	ConfigChanges []ConfigChange `json:"config_changes,omitempty"`
 
-	// Stages lists the stages whose counts or timing differ.
+	// Stages lists the stages whose counts, reasons or stats differ.
+	// Timings alone never make a stage change, because wall times differ
+	// between runs of the same work.
 	Stages []StageChange `json:"stages,omitempty"`
+
+	// Timings lists the stages, timed in both runs, whose wall time moved
+	// by at least timingMinSeconds and timingMinRelative.
+	Timings []TimingChange `json:"timings,omitempty"`
 
 	// Metrics lists every metric in either run, sorted by name.
 	Metrics []MetricDelta `json:"metrics,omitempty"`
@@ -58,6 +67,20 @@ type StageChange struct {
 	New  *StageSummary `json:"new,omitempty"`
 }
 
+// TimingChange is one stage's wall time in both runs, in seconds.
+type TimingChange struct {
+	Name string  `json:"name"`
+	Old  float64 `json:"old"`
+	New  float64 `json:"new"`
+}
+
+// Thresholds for listing a timing change: both must be reached, so that
+// the usual run-to-run jitter of a stage stays out of the diff.
+const (
+	timingMinSeconds  = 1.0
+	timingMinRelative = 0.10
+)
+
 // MetricDelta is one metric's change. InOld and InNew record which runs
 // contain it, and Delta and Relative are set only when both do.
 type MetricDelta struct {
@@ -83,6 +106,7 @@ func Compare(a, b *Run) Diff {
 	compareInputs(&d, a.Inputs, b.Inputs)
 	d.ConfigChanges = compareConfig(a.Config, b.Config)
 	d.Stages = compareStages(a.Stages, b.Stages)
+	d.Timings = compareTimings(a.Stages, b.Stages)
 	d.Metrics = compareMetrics(a.Metrics, b.Metrics)
 	return d
 }
@@ -213,10 +237,57 @@ func compareStages(old, new []StageSummary) []StageChange {
 	return changes
 }
 
+// sameStage reports whether two summaries of a stage agree on everything
+// but timing: Seconds and the timing keys of Stats are left out.
 func sameStage(a, b *StageSummary) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
+	x, _ := json.Marshal(withoutTiming(*a))
+	y, _ := json.Marshal(withoutTiming(*b))
 	return bytes.Equal(x, y)
+}
+
+func withoutTiming(s StageSummary) StageSummary {
+	s.Seconds = 0
+	if len(s.Stats) > 0 {
+		stats := make(map[string]float64, len(s.Stats))
+		for k, v := range s.Stats {
+			if !isTimingStat(k) {
+				stats[k] = v
+			}
+		}
+		s.Stats = stats
+	}
+	return s
+}
+
+// isTimingStat reports whether a stats key holds a duration: one of
+// secondsStatKeys or any key ending in "seconds".
+func isTimingStat(key string) bool {
+	return slices.Contains(secondsStatKeys, key) || strings.HasSuffix(key, "seconds")
+}
+
+// compareTimings lists the stages timed in both runs whose wall time
+// changed by at least timingMinSeconds and timingMinRelative, in pipeline
+// order.
+func compareTimings(old, new []StageSummary) []TimingChange {
+	oldSeconds := map[string]float64{}
+	for _, s := range old {
+		oldSeconds[s.Name] = s.Seconds
+	}
+	var changes []TimingChange
+	for _, s := range new {
+		prev := oldSeconds[s.Name]
+		if prev <= 0 || s.Seconds <= 0 {
+			continue
+		}
+		delta := math.Abs(s.Seconds - prev)
+		if delta >= timingMinSeconds && delta >= timingMinRelative*prev {
+			changes = append(changes, TimingChange{Name: s.Name, Old: prev, New: s.Seconds})
+		}
+	}
+	sort.SliceStable(changes, func(i, j int) bool {
+		return stageRank(changes[i].Name) < stageRank(changes[j].Name)
+	})
+	return changes
 }
 
 func compareMetrics(old, new map[string]float64) []MetricDelta {
@@ -281,6 +352,14 @@ func (d Diff) Write(w io.Writer) error {
 		p("  %s\t%s -> %s\n", s.Name, stageLine(s.Old), stageLine(s.New))
 		for _, r := range reasonChanges(s.Old, s.New) {
 			p("    %s\t%d -> %d\n", r.reason, r.old, r.new)
+		}
+	}
+
+	// Timings, apart from the stage changes.
+	if len(d.Timings) > 0 {
+		p("\ntimings: %d changed by %.0f%% and %.0fs or more (not counted as stage changes)\n", len(d.Timings), 100*timingMinRelative, timingMinSeconds)
+		for _, t := range d.Timings {
+			p("  %s\t%.1fs -> %.1fs\t%+.1fs\n", t.Name, t.Old, t.New, t.New-t.Old)
 		}
 	}
 
@@ -358,6 +437,15 @@ func stageLine(s *StageSummary) string {
 	line := ""
 	if s.Counts != nil {
 		line = fmt.Sprintf("in %d kept %d rejected %d", s.Counts.In, s.Counts.Kept, s.Counts.Rejected)
+	} else {
+		// Stages without a corpus manifest show their stats instead.
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(s.Stats)) {
+			if !isTimingStat(k) {
+				parts = append(parts, k+" "+formatFloat(s.Stats[k]))
+			}
+		}
+		line = strings.Join(parts, " ")
 	}
 	if s.Seconds != 0 {
 		if line != "" {

@@ -97,7 +97,9 @@ type RecordInput struct {
 	// records no config.
 	Config any
 	// Seconds holds stage wall times in seconds measured by the caller,
-	// keyed by stage name. They override the times read from the workspace.
+	// keyed by stage name. They fill in only stages whose outputs record no
+	// time, so a run recorded right after the stages ran and a later record
+	// of the same outputs show the same times.
 	Seconds map[string]float64
 	// Now is the creation time; zero means time.Now().
 	Now time.Time
@@ -144,7 +146,9 @@ func Record(ws string, in RecordInput) (*Run, error) {
 		return nil, err
 	}
 	for name, seconds := range in.Seconds {
-		stageSummary(run, name).Seconds = seconds
+		if summary := stageSummary(run, name); summary.Seconds == 0 {
+			summary.Seconds = seconds
+		}
 	}
 	if in.Config != nil {
 		config, err := normalizeJSON(in.Config)

@@ -426,3 +426,58 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestRecordAgainWithoutChanges(t *testing.T) {
+	ws := t.TempDir()
+	fillWorkspace(t, ws)
+	t0 := time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)
+
+	// The pipeline records with the wall times it measured; a later
+	// adapt iterate records the same outputs without them.
+	first, err := Record(ws, RecordInput{
+		Seconds: map[string]float64{"collect": 1.31, "clean": 2.71, "finetune": 67.4, "eval": 64.4},
+		Now:     t0,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Record(ws, RecordInput{Now: t0.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Compare(first, second)
+	if len(d.Stages) != 0 {
+		t.Errorf("stage changes: got %+v, want none", d.Stages)
+	}
+	if len(d.Timings) != 0 {
+		t.Errorf("timing changes: got %+v, want none", d.Timings)
+	}
+}
+
+func TestCompareStagesIgnoresTiming(t *testing.T) {
+	counts := &corpus.Counts{In: 10, Kept: 8, Rejected: 2}
+	cases := []struct {
+		name        string
+		old, new    StageSummary
+		wantStages  int
+		wantTimings int
+	}{
+		{"jitter only", StageSummary{Name: "finetune", Seconds: 67.4, Stats: map[string]float64{"steps": 40}},
+			StageSummary{Name: "finetune", Seconds: 67.2, Stats: map[string]float64{"steps": 40}}, 0, 0},
+		{"seconds stat differs", StageSummary{Name: "clean", Counts: counts, Seconds: 2, Stats: map[string]float64{"seconds": 2, "docs": 8}},
+			StageSummary{Name: "clean", Counts: counts, Seconds: 2.01, Stats: map[string]float64{"seconds": 2.01, "docs": 8}}, 0, 0},
+		{"large slowdown", StageSummary{Name: "eval", Seconds: 10}, StageSummary{Name: "eval", Seconds: 30}, 0, 1},
+		{"count change", StageSummary{Name: "clean", Counts: counts}, StageSummary{Name: "clean", Counts: &corpus.Counts{In: 10, Kept: 7, Rejected: 3}}, 1, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Compare(&Run{Stages: []StageSummary{tc.old}}, &Run{Stages: []StageSummary{tc.new}})
+			if len(d.Stages) != tc.wantStages {
+				t.Errorf("stage changes: got %d, want %d", len(d.Stages), tc.wantStages)
+			}
+			if len(d.Timings) != tc.wantTimings {
+				t.Errorf("timing changes: got %d, want %d", len(d.Timings), tc.wantTimings)
+			}
+		})
+	}
+}
