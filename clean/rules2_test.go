@@ -2,6 +2,7 @@ package clean
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -317,4 +318,77 @@ func FuzzQuality(f *testing.F) {
 			}
 		}
 	})
+}
+
+// shortText is English with enough letters for language ID but too few
+// words for the default MinWords.
+const shortText = "This sentence about the tenant and the landlord is far too short to keep."
+
+func TestRunRecordsRuleStats(t *testing.T) {
+	ws := t.TempDir()
+	chinese := inputDoc("zh", chineseText)
+	in := writeInput(t, ws, []corpus.Document{
+		inputDoc("kept", prose(1, 80)),
+		inputDoc("short", shortText),
+		inputDoc("mojibake", "NicolÃ¡s said: "+prose(2, 80)),
+		chinese,
+	})
+	cfg := DefaultConfig()
+	cfg.Languages = []string{"en", "zh"}
+	m, err := Run(context.Background(), Options{InDir: in, OutDir: filepath.Join(ws, "clean"), Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Counts.Kept != 3 {
+		t.Errorf("kept %d documents, want 3 (two English, one Chinese); rules %v", m.Counts.Kept, m.RuleCounts)
+	}
+	checks := []struct {
+		key  string
+		want float64
+	}{
+		{"documents_" + ReasonTooShort, 1},
+		{"bytes_removed_" + ReasonTooShort, float64(len(shortText))},
+		{"documents_" + RuleMojibake, 1},
+		{"mojibake_characters_repaired", 1},
+	}
+	for _, c := range checks {
+		if got := m.Stats[c.key]; got != c.want {
+			t.Errorf("Stats[%s] = %g, want %g", c.key, got, c.want)
+		}
+	}
+	if m.Stats["tokens_in"] <= m.Stats["tokens_out"] || m.Stats["tokens_out"] < 150 {
+		t.Errorf("tokens_in %g, tokens_out %g; want in > out >= 150", m.Stats["tokens_in"], m.Stats["tokens_out"])
+	}
+	if m.RuleCounts[RuleMojibake] != 1 {
+		t.Errorf("RuleCounts[%s] = %d, want 1", RuleMojibake, m.RuleCounts[RuleMojibake])
+	}
+}
+
+func TestConfigValidateNewFields(t *testing.T) {
+	cases := []struct {
+		name    string
+		edit    func(*Config)
+		wantErr string
+	}{
+		{"fraction above one", func(c *Config) { c.MaxBulletLineFraction = 1.5 }, "clean.max_bullet_line_fraction"},
+		{"negative stop words", func(c *Config) { c.MinStopWords = -1 }, "clean.min_stop_words"},
+		{"too many top n-gram limits", func(c *Config) { c.MaxTopNgramCharFraction = []float64{0.2, 0.2, 0.2, 0.2} }, "clean.max_top_ngram_char_fraction"},
+		{"n-gram limit out of range", func(c *Config) { c.MaxDuplicateNgramCharFraction = []float64{0.1, 2} }, "clean.max_duplicate_ngram_char_fraction[1]"},
+		{"negative boilerplate docs", func(c *Config) { c.BoilerplateMinDocs = -1 }, "clean.boilerplate_min_docs"},
+		{"boilerplate fraction NaN", func(c *Config) { c.BoilerplateMinFraction = math.NaN() }, "clean.boilerplate_min_fraction"},
+		{"Chinese is a valid language", func(c *Config) { c.Languages = []string{"zh"} }, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tc.edit(&cfg)
+			err := cfg.Validate()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("Validate = %v, want nil", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("Validate = %v, want an error naming %s", err, tc.wantErr)
+			}
+		})
+	}
 }
