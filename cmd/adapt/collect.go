@@ -18,7 +18,11 @@ func (a *adapt) collectCommand() *cli.Command {
 		ArgsUsage: "[PATH...]",
 		Description: "Reads every file under each PATH, --source and collect.sources entry of the config,\n" +
 			"records its provenance and license, and writes one row per document.\n\n" +
-			"Reads:  the sources (files and folders), --config\n" +
+			"Later runs reuse the rows of local files that are unchanged since the last output;\n" +
+			"--rebuild extracts every file again. With --min-domain-score (or collect.min_domain_score)\n" +
+			"it rejects documents with too few terms of the domain's built-in term list as \"off_domain\".\n\n" +
+			"Reads:  the sources (files, folders, remote sources of the config), --config,\n" +
+			"        WORKSPACE/collect/ of an earlier run\n" +
 			"Writes: WORKSPACE/collect/shard-*.parquet, WORKSPACE/collect/rejected.parquet,\n" +
 			"        WORKSPACE/collect/manifest.json\n\n" +
 			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
@@ -30,6 +34,8 @@ func (a *adapt) collectCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "exclude", Usage: "glob of files under a --source to skip (repeatable)"},
 			&cli.StringFlag{Name: "license", Usage: "SPDX license expression for --source documents whose text names no license (default \"unknown\")"},
 			&cli.StringFlag{Name: "domain", Usage: "target domain written on every document (default from config, else \"general\")"},
+			&cli.Float64Flag{Name: "min-domain-score", Usage: "minimum domain term matches per 100 tokens a document needs to be kept, for a domain with a built-in term list (legal, medical, financial) (overrides collect.min_domain_score; 0 turns the filter off)"},
+			&cli.BoolFlag{Name: "rebuild", Usage: "extract every local file again instead of reusing the rows of unchanged files from the last run"},
 		},
 		OnUsageError: onUsageError,
 		Action:       a.collectAction,
@@ -60,17 +66,21 @@ func (a *adapt) collectAction(c *cli.Context) error {
 	if c.IsSet("domain") {
 		cfg.Collect.Domain = c.String("domain")
 	}
+	if c.IsSet("min-domain-score") {
+		cfg.Collect.MinDomainScore = c.Float64("min-domain-score")
+	}
 	if err := cfg.Validate(); err != nil {
-		return err
+		return flagError(c, err, map[string]string{"collect.min_domain_score": "min-domain-score"})
 	}
 
-	_, err = a.runCollect(c.Context, ws, cfg.Collect)
+	_, err = a.runCollect(c.Context, ws, cfg.Collect, c.Bool("rebuild"))
 	return err
 }
 
 // runCollect checks the sources, runs the collect stage and prints its
-// summary line.
-func (a *adapt) runCollect(ctx context.Context, ws workspace, cfg config.Collect) (*corpus.Manifest, error) {
+// summary line. With rebuild set it extracts every local file again
+// instead of reusing the rows of unchanged ones.
+func (a *adapt) runCollect(ctx context.Context, ws workspace, cfg config.Collect, rebuild bool) (*corpus.Manifest, error) {
 	if len(cfg.Sources) == 0 {
 		return nil, usageErrorf("no sources: give a PATH, --source or collect.sources in --config")
 	}
@@ -84,7 +94,7 @@ func (a *adapt) runCollect(ctx context.Context, ws workspace, cfg config.Collect
 	}
 
 	start := time.Now()
-	m, err := collectStage(ctx, a, ws, cfg)
+	m, err := collectStage(ctx, a, ws, cfg, rebuild)
 	if err != nil {
 		return nil, err
 	}
@@ -93,14 +103,16 @@ func (a *adapt) runCollect(ctx context.Context, ws workspace, cfg config.Collect
 }
 
 // collectStage runs collect.Run. Tests replace it.
-var collectStage = func(ctx context.Context, a *adapt, ws workspace, cfg config.Collect) (*corpus.Manifest, error) {
+var collectStage = func(ctx context.Context, a *adapt, ws workspace, cfg config.Collect, rebuild bool) (*corpus.Manifest, error) {
 	opts := collect.Options{
-		Sources:     cfg.Sources,
-		Domain:      cfg.Domain,
-		OutDir:      ws.collectDir(),
-		ShardRows:   cfg.ShardRows,
-		Logger:      a.log,
-		ToolVersion: version,
+		Sources:        cfg.Sources,
+		Domain:         cfg.Domain,
+		OutDir:         ws.collectDir(),
+		ShardRows:      cfg.ShardRows,
+		MinDomainScore: cfg.MinDomainScore,
+		Rebuild:        rebuild,
+		Logger:         a.log,
+		ToolVersion:    version,
 	}
 
 	update, finish := a.progress("collect")

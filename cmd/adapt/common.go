@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/adapt-llm/adapt/config"
+	"github.com/adapt-llm/adapt/tensor"
 )
 
 // defaultWorkspace is the --workspace default of the stage commands and run.
@@ -30,6 +31,53 @@ func configFlag() cli.Flag {
 		Name:  "config",
 		Usage: "YAML config file (see examples/adapt.yaml); flags override its values",
 	}
+}
+
+// deviceFlag is the --device flag of the commands that load models.
+func deviceFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:  "device",
+		Value: tensor.DefaultBackend,
+		Usage: "compute backend that runs the models: cpu, or cuda in a build with the CUDA backend (overrides device in --config)",
+	}
+}
+
+// selectDevice selects the compute backend of this process, --device when
+// set and else configDevice ("" means cpu), and returns its name for the
+// config and the run record. Call it before any model is loaded. An
+// unknown --device is a usage error. An unknown config device, which
+// config.Validate normally catches first, wraps tensor.ErrUnknownBackend
+// and so maps to a bad-input exit status.
+func selectDevice(c *cli.Context, configDevice string) (string, error) {
+	if c.IsSet("device") {
+		device := c.String("device")
+		if err := tensor.SetBackend(device); err != nil {
+			return "", &usageError{err: err}
+		}
+		return device, nil
+	}
+
+	device := configDevice
+	if device == "" {
+		device = tensor.DefaultBackend
+	}
+	return device, tensor.SetBackend(device)
+}
+
+// flagError turns err into a usage error naming the flag when it is a
+// config validation error on a key that a flag in flagKeys (config key to
+// flag name) set on this command line, and returns err unchanged
+// otherwise.
+func flagError(c *cli.Context, err error, flagKeys map[string]string) error {
+	var cerr *config.Error
+	if !errors.As(err, &cerr) {
+		return err
+	}
+	flag, ok := flagKeys[cerr.Key]
+	if !ok || !c.IsSet(flag) {
+		return err
+	}
+	return usageErrorf("invalid --%s: %s", flag, cerr.Msg)
 }
 
 // checkArgs returns the positional arguments of c, or a usage error when

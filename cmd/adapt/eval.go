@@ -28,6 +28,7 @@ func (a *adapt) evalCommand() *cli.Command {
 			configFlag(),
 			&cli.StringSliceFlag{Name: "model", Usage: "model to score as NAME=DIR (repeatable); replaces eval.models"},
 			&cli.StringSliceFlag{Name: "jsonl", Usage: "JSON Lines task set as NAME=FILE, one {\"text\": ...} per line (repeatable); added to eval.task_sets"},
+			deviceFlag(),
 		},
 		OnUsageError: onUsageError,
 		Action:       a.evalAction,
@@ -61,6 +62,9 @@ func (a *adapt) evalAction(c *cli.Context) error {
 		cfg.Eval.TaskSets = append(cfg.Eval.TaskSets, config.TaskSet{Name: name, Kind: config.TaskSetJSONL, Path: path})
 	}
 	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.Device, err = selectDevice(c, cfg.Device); err != nil {
 		return err
 	}
 

@@ -15,6 +15,9 @@ import (
 	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
 	"github.com/adapt-llm/adapt/iterate"
+	"github.com/adapt-llm/adapt/model"
+	"github.com/adapt-llm/adapt/model/gguf"
+	"github.com/adapt-llm/adapt/tensor"
 )
 
 // Exit statuses of adapt. This file is the one place that maps errors to
@@ -97,6 +100,12 @@ var badInputSentinels = []error{
 	eval.ErrBadModel,
 	iterate.ErrRunNotFound,
 	iterate.ErrInvalidRunID,
+	// An unknown backend from the config file is bad input; selectDevice
+	// wraps one from --device in a usageError instead.
+	tensor.ErrUnknownBackend,
+	model.ErrUnsupported,
+	model.ErrMissingTensor,
+	gguf.ErrUnsupported,
 }
 
 // exitCode maps the error a command returned to adapt's exit status.

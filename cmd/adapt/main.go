@@ -88,6 +88,7 @@ func (a *adapt) newApp() *cli.App {
 			a.iterateCommand(),
 			a.auditCommand(),
 			a.reportCommand(),
+			a.exportCommand(),
 			a.runCommand(),
 			a.quickstartCommand(),
 		},

@@ -17,6 +17,7 @@ import (
 	"github.com/adapt-llm/adapt/corpus"
 	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
+	"github.com/adapt-llm/adapt/model/gguf"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -30,7 +31,7 @@ func runAdapt(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
-var commandNames = []string{"collect", "clean", "finetune", "eval", "iterate", "audit", "report", "run", "quickstart"}
+var commandNames = []string{"collect", "clean", "finetune", "eval", "iterate", "audit", "report", "export", "run", "quickstart"}
 
 func TestHelpGolden(t *testing.T) {
 	for _, name := range append([]string{""}, commandNames...) {
@@ -157,6 +158,8 @@ func TestBadInputErrors(t *testing.T) {
 // stageCalls records what the fake stages received.
 type stageCalls struct {
 	collect  config.Collect
+	rebuild  bool
+	finetune config.Finetune
 	models   []config.Model
 	taskSets []config.TaskSet
 	order    []string
@@ -183,17 +186,18 @@ func fakeStages(t *testing.T) *stageCalls {
 		}
 		return &corpus.Manifest{Counts: corpus.Counts{In: 10, Kept: 8, Rejected: 2}}, nil
 	}
-	collectStage = func(_ context.Context, _ *adapt, ws workspace, cfg config.Collect) (*corpus.Manifest, error) {
+	collectStage = func(_ context.Context, _ *adapt, ws workspace, cfg config.Collect, rebuild bool) (*corpus.Manifest, error) {
 		calls.order = append(calls.order, "collect")
-		calls.collect = cfg
+		calls.collect, calls.rebuild = cfg, rebuild
 		return manifest(ws.collectDir())
 	}
 	cleanStage = func(_ context.Context, _ *adapt, ws workspace, _ clean.Config) (*corpus.Manifest, error) {
 		calls.order = append(calls.order, "clean")
 		return manifest(ws.cleanDir())
 	}
-	finetuneStage = func(_ context.Context, _ *adapt, ws workspace, _ config.Finetune) (*finetune.Metrics, error) {
+	finetuneStage = func(_ context.Context, _ *adapt, ws workspace, cfg config.Finetune) (*finetune.Metrics, error) {
 		calls.order = append(calls.order, "finetune")
+		calls.finetune = cfg
 		if err := os.MkdirAll(ws.tunedModelDir(), 0o755); err != nil {
 			return nil, err
 		}
@@ -349,5 +353,256 @@ func TestQuickstartBaseModelEnv(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "report: ") {
 		t.Errorf("stdout lacks the report path:\n%s", stdout)
+	}
+}
+
+// writeFile writes text to path and fails the test on error.
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewFlagUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "adapt.yaml")
+	writeFile(t, cfgPath, "collect:\n  domain: legal\n")
+
+	tests := []struct {
+		name       string
+		args       []string
+		wantStderr string
+	}{
+		{"finetune device cuda", []string{"finetune", "--device", "cuda"}, `selecting compute backend "cuda": unknown compute backend; this build of adapt has no CUDA backend; available: [cpu]`},
+		{"eval device cuda", []string{"eval", "--device", "cuda"}, "unknown compute backend"},
+		{"run device cuda", []string{"run", "--config", cfgPath, "--device", "cuda"}, "unknown compute backend"},
+		{"quickstart device cuda", []string{"quickstart", "--device", "cuda"}, "unknown compute backend"},
+		{"lora rank without lora", []string{"finetune", "--lora-r", "16"}, "--lora-r 16 has no effect without LoRA"},
+		{"replay without fraction", []string{"finetune", "--replay", "general.jsonl"}, "add --replay-fraction"},
+		{"unknown schedule", []string{"finetune", "--lr-schedule", "step"}, "invalid --lr-schedule: invalid finetune config: lr_schedule is step"},
+		{"replay fraction of one", []string{"finetune", "--replay", "g.jsonl", "--replay-fraction", "1"}, "invalid --replay-fraction"},
+		{"negative lora rank", []string{"finetune", "--lora", "--lora-r", "-1"}, "invalid --lora-r"},
+		{"negative domain score", []string{"collect", "--min-domain-score", "-1", dir}, "invalid --min-domain-score"},
+		{"domain score without term list", []string{"collect", "--domain", "poetry", "--min-domain-score", "1", dir}, `domain "poetry" has no built-in term list`},
+		{"export without out", []string{"export"}, "missing --out FILE.gguf"},
+		{"export type q4", []string{"export", "--type", "q4", "--out", "m.gguf"}, `invalid --type "q4": use f16 or f32`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runAdapt(t, tt.args...)
+			if code != exitUsage {
+				t.Errorf("got exit status %d, want %d; stderr: %s", code, exitUsage, stderr)
+			}
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("got stderr %q, want it to contain %q", stderr, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestNewConfigBadInputErrors(t *testing.T) {
+	dir := t.TempDir()
+	ws := filepath.Join(dir, "ws")
+	model := filepath.Join(dir, "model")
+	writeFile(t, filepath.Join(model, "config.json"), "{}")
+	writeFile(t, filepath.Join(ws, "clean", "manifest.json"), "{}")
+
+	cudaConfig := filepath.Join(dir, "cuda.yaml")
+	writeFile(t, cudaConfig, "workspace: ws\ndevice: cuda\n")
+	earlyConfig := filepath.Join(dir, "early.yaml")
+	writeFile(t, earlyConfig, "finetune:\n  val_fraction: 0\n  early_stop_patience: 3\n")
+	missingModel := filepath.Join(dir, "no-such-model")
+	missingReplay := filepath.Join(dir, "no-general.jsonl")
+
+	tests := []struct {
+		name       string
+		args       []string
+		wantStderr string
+	}{
+		{"config device cuda", []string{"eval", "--config", cudaConfig}, cudaConfig + ":2: device: unknown compute backend: \"cuda\"; this build of adapt has no CUDA backend; available: cpu"},
+		{"early stop without validation", []string{"finetune", "--config", earlyConfig}, earlyConfig + ":3: finetune.early_stop_patience: 3 needs a validation split"},
+		{"export missing model", []string{"export", "--model", missingModel, "--out", filepath.Join(dir, "m.gguf")}, "model folder " + missingModel + " not found"},
+		{"export default model missing", []string{"export", "-w", ws, "--out", filepath.Join(dir, "m.gguf")}, "model folder " + filepath.Join(ws, "finetune", "model") + " not found"},
+		{"missing replay text", []string{"finetune", "-w", ws, "--base-model", model, "--replay", missingReplay, "--replay-fraction", "0.2"}, "replay text " + missingReplay + " not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runAdapt(t, tt.args...)
+			if code != exitBadInput {
+				t.Errorf("got exit status %d, want %d; stderr: %s", code, exitBadInput, stderr)
+			}
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("got stderr %q, want it to contain %q", stderr, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestFinetuneFlagsOverrideConfig(t *testing.T) {
+	dir := t.TempDir()
+	ws := filepath.Join(dir, "ws")
+	model := filepath.Join(dir, "model")
+	writeFile(t, filepath.Join(model, "config.json"), "{}")
+	writeFile(t, filepath.Join(ws, "clean", "manifest.json"), "{}")
+	writeFile(t, filepath.Join(dir, "a.jsonl"), `{"text": "a"}`+"\n")
+	writeFile(t, filepath.Join(dir, "b.jsonl"), `{"text": "b"}`+"\n")
+	cfgPath := filepath.Join(dir, "adapt.yaml")
+	writeFile(t, cfgPath, "device: cpu\nfinetune:\n  base_model: model\n  lora:\n    enabled: true\n    r: 4\n    alpha: 16\n  lr_schedule: cosine\n  replay:\n    path: a.jsonl\n    fraction: 0.1\n")
+
+	tests := []struct {
+		name       string
+		flags      []string
+		wantLoRA   *finetune.LoRAConfig
+		wantSched  string
+		wantReplay finetune.ReplayConfig
+	}{
+		{"config only", nil, &finetune.LoRAConfig{Enabled: true, R: 4, Alpha: 16}, "cosine", finetune.ReplayConfig{Path: filepath.Join(dir, "a.jsonl"), Fraction: 0.1}},
+		{"every flag",
+			[]string{"--lora-r", "16", "--lr-schedule", "linear", "--replay", filepath.Join(dir, "b.jsonl"), "--replay-fraction", "0.3", "--device", "cpu"},
+			&finetune.LoRAConfig{Enabled: true, R: 16, Alpha: 16}, "linear", finetune.ReplayConfig{Path: filepath.Join(dir, "b.jsonl"), Fraction: 0.3}},
+		{"lora off", []string{"--lora=false"}, &finetune.LoRAConfig{Enabled: false, R: 4, Alpha: 16}, "cosine", finetune.ReplayConfig{Path: filepath.Join(dir, "a.jsonl"), Fraction: 0.1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := fakeStages(t)
+			args := append([]string{"finetune", "-w", ws, "--config", cfgPath}, tt.flags...)
+			code, _, stderr := runAdapt(t, args...)
+			if code != exitOK {
+				t.Fatalf("got exit status %d, want 0; stderr: %s", code, stderr)
+			}
+			got := calls.finetune
+			if !reflect.DeepEqual(got.LoRA, tt.wantLoRA) {
+				t.Errorf("got LoRA %+v, want %+v", got.LoRA, tt.wantLoRA)
+			}
+			if got.LRSchedule != tt.wantSched {
+				t.Errorf("got lr schedule %q, want %q", got.LRSchedule, tt.wantSched)
+			}
+			if got.Replay != tt.wantReplay {
+				t.Errorf("got replay %+v, want %+v", got.Replay, tt.wantReplay)
+			}
+		})
+	}
+}
+
+func TestFinetuneLoRAFlagWithoutConfig(t *testing.T) {
+	dir := t.TempDir()
+	ws := filepath.Join(dir, "ws")
+	model := filepath.Join(dir, "model")
+	writeFile(t, filepath.Join(model, "config.json"), "{}")
+	writeFile(t, filepath.Join(ws, "clean", "manifest.json"), "{}")
+	calls := fakeStages(t)
+
+	code, _, stderr := runAdapt(t, "finetune", "-w", ws, "--base-model", model, "--lora", "--lora-r", "32")
+	if code != exitOK {
+		t.Fatalf("got exit status %d, want 0; stderr: %s", code, stderr)
+	}
+	if got, want := calls.finetune.LoRA, (&finetune.LoRAConfig{Enabled: true, R: 32}); !reflect.DeepEqual(got, want) {
+		t.Errorf("got LoRA %+v, want %+v", got, want)
+	}
+}
+
+func TestCollectFlagsOverrideConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "adapt.yaml")
+	writeFile(t, cfgPath, "collect:\n  domain: medical\n  min_domain_score: 0.5\n  sources:\n    - path: .\n      text_column: abstract\n")
+
+	tests := []struct {
+		name        string
+		flags       []string
+		wantDomain  string
+		wantScore   float64
+		wantRebuild bool
+	}{
+		{"config only", nil, "medical", 0.5, false},
+		{"flags", []string{"--domain", "legal", "--min-domain-score", "2", "--rebuild"}, "legal", 2, true},
+		{"filter off", []string{"--min-domain-score", "0"}, "medical", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := fakeStages(t)
+			args := append([]string{"collect", "-w", filepath.Join(t.TempDir(), "ws"), "--config", cfgPath}, tt.flags...)
+			code, _, stderr := runAdapt(t, args...)
+			if code != exitOK {
+				t.Fatalf("got exit status %d, want 0; stderr: %s", code, stderr)
+			}
+			if calls.collect.Domain != tt.wantDomain {
+				t.Errorf("got domain %q, want %q", calls.collect.Domain, tt.wantDomain)
+			}
+			if calls.collect.MinDomainScore != tt.wantScore {
+				t.Errorf("got min domain score %g, want %g", calls.collect.MinDomainScore, tt.wantScore)
+			}
+			if calls.rebuild != tt.wantRebuild {
+				t.Errorf("got rebuild %v, want %v", calls.rebuild, tt.wantRebuild)
+			}
+			if got := calls.collect.Sources[0].TextColumn; got != "abstract" {
+				t.Errorf("got text column %q, want %q", got, "abstract")
+			}
+		})
+	}
+}
+
+func TestExportDefaults(t *testing.T) {
+	ws := filepath.Join(t.TempDir(), "ws")
+	writeFile(t, filepath.Join(ws, "finetune", "model", "config.json"), "{}")
+	out := filepath.Join(t.TempDir(), "tuned.gguf")
+
+	saved := exportStage
+	t.Cleanup(func() { exportStage = saved })
+	var gotDir string
+	var gotType gguf.GGMLType
+	exportStage = func(modelDir, outPath string, typ gguf.GGMLType) error {
+		gotDir, gotType = modelDir, typ
+		return os.WriteFile(outPath, []byte("GGUF"), 0o644)
+	}
+
+	tests := []struct {
+		name     string
+		flags    []string
+		wantType gguf.GGMLType
+	}{
+		{"default type", nil, gguf.GGMLTypeF16},
+		{"f32", []string{"--type", "F32"}, gguf.GGMLTypeF32},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"export", "-w", ws, "--out", out}, tt.flags...)
+			code, stdout, stderr := runAdapt(t, args...)
+			if code != exitOK {
+				t.Fatalf("got exit status %d, want 0; stderr: %s", code, stderr)
+			}
+			if want := filepath.Join(ws, "finetune", "model"); gotDir != want {
+				t.Errorf("got model folder %q, want %q", gotDir, want)
+			}
+			if gotType != tt.wantType {
+				t.Errorf("got type %v, want %v", gotType, tt.wantType)
+			}
+			if !strings.HasPrefix(stdout, "export    ") || !strings.Contains(stdout, out) {
+				t.Errorf("got stdout %q, want an export line naming %s", stdout, out)
+			}
+		})
+	}
+}
+
+func TestExportFailureLeavesNoFile(t *testing.T) {
+	model := t.TempDir()
+	writeFile(t, filepath.Join(model, "config.json"), "{}")
+	outDir := t.TempDir()
+	out := filepath.Join(outDir, "broken.gguf")
+
+	// The model folder has no weights, so gguf.Export must fail.
+	code, _, stderr := runAdapt(t, "export", "--model", model, "--out", out)
+	if code == exitOK {
+		t.Fatalf("got exit status 0, want an error; stderr: %s", stderr)
+	}
+	entries, err := os.ReadDir(outDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("got %s left in the output folder after a failed export, want nothing", e.Name())
 	}
 }

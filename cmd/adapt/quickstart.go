@@ -64,6 +64,7 @@ func (a *adapt) quickstartCommand() *cli.Command {
 			workspaceFlag("./quickstart-workspace"),
 			&cli.IntFlag{Name: "max-steps", Value: quickstartMaxSteps, Usage: "number of fine-tuning steps"},
 			&cli.PathFlag{Name: "base-model", Usage: "Hugging Face model folder to start from", EnvVars: []string{baseModelEnv}},
+			deviceFlag(),
 		},
 		OnUsageError: onUsageError,
 		Action:       a.quickstartAction,
@@ -77,6 +78,10 @@ func (a *adapt) quickstartAction(c *cli.Context) error {
 	if c.Int("max-steps") < 1 {
 		return usageErrorf("invalid --max-steps %d: use at least 1", c.Int("max-steps"))
 	}
+	device, err := selectDevice(c, "")
+	if err != nil {
+		return err
+	}
 	baseModel, err := findBaseModel(c.Path("base-model"))
 	if err != nil {
 		return err
@@ -86,6 +91,7 @@ func (a *adapt) quickstartAction(c *cli.Context) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	cfg.Device = device
 	a.log.Info("quickstart", "workspace", c.Path("workspace"), "base_model", baseModel, "max_steps", cfg.Finetune.MaxSteps)
 	_, err = a.runChain(c.Context, workspace(c.Path("workspace")), cfg)
 	return err

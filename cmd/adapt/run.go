@@ -24,6 +24,7 @@ func (a *adapt) runCommand() *cli.Command {
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
+			deviceFlag(),
 		},
 		OnUsageError: onUsageError,
 		Action:       a.runAction,
@@ -39,6 +40,9 @@ func (a *adapt) runAction(c *cli.Context) error {
 	}
 	cfg, ws, err := loadConfig(c)
 	if err != nil {
+		return err
+	}
+	if cfg.Device, err = selectDevice(c, cfg.Device); err != nil {
 		return err
 	}
 	_, err = a.runChain(c.Context, ws, cfg)
@@ -63,6 +67,9 @@ func preflight(ws workspace, cfg *config.Config) error {
 		return inputErrorf("no base model: set finetune.base_model in the config")
 	}
 	if err := checkModelDir(cfg.Finetune.BaseModel, "base model"); err != nil {
+		return err
+	}
+	if err := checkReplay(cfg.Finetune); err != nil {
 		return err
 	}
 
@@ -104,7 +111,7 @@ func (a *adapt) runChain(ctx context.Context, ws workspace, cfg *config.Config) 
 		stage string
 		run   func() error
 	}{
-		{"collect", func() error { _, err := a.runCollect(ctx, ws, cfg.Collect); return err }},
+		{"collect", func() error { _, err := a.runCollect(ctx, ws, cfg.Collect, false); return err }},
 		{"clean", func() error { _, err := a.runClean(ctx, ws, cfg.Clean); return err }},
 		{"finetune", func() error { _, err := a.runFinetune(ctx, ws, cfg.Finetune); return err }},
 		{"eval", func() error { _, err := a.runEval(ctx, ws, cfg); return err }},
