@@ -102,8 +102,27 @@ type qualityMeter struct {
 	seed    maphash.Seed
 	hashes  []uint64 // per word
 	lengths []int32  // per word, in characters
-	counts  hashCounter
+	// prefixHash[i] is the polynomial hash of words 0..i-1 and
+	// prefixChars[i] their characters, so any n-gram's hash and length
+	// take O(1).
+	prefixHash  []uint64
+	prefixChars []int
+	counts      hashCounter
 }
+
+// ngramBase is the multiplier of the polynomial n-gram hash (the 64-bit
+// FNV prime; any odd constant with well-mixed bits works).
+const ngramBase = 0x100000001b3
+
+// ngramPow[n] is ngramBase to the power n, modulo 2^64.
+var ngramPow = func() [maxDupNgram + 1]uint64 {
+	var p [maxDupNgram + 1]uint64
+	p[0] = 1
+	for n := 1; n <= maxDupNgram; n++ {
+		p[n] = p[n-1] * ngramBase
+	}
+	return p
+}()
 
 func newQualityMeter() *qualityMeter {
 	return &qualityMeter{seed: maphash.MakeSeed()}
@@ -168,6 +187,13 @@ func (m *qualityMeter) measure(text, lang string) qualitySignals {
 		q.meanWordLength = float64(alnumRunes) / float64(alnumWords)
 	}
 
+	m.prefixHash = append(m.prefixHash[:0], 0)
+	m.prefixChars = append(m.prefixChars[:0], 0)
+	for i, h := range m.hashes {
+		m.prefixHash = append(m.prefixHash, m.prefixHash[i]*ngramBase+h)
+		m.prefixChars = append(m.prefixChars, m.prefixChars[i]+int(m.lengths[i]))
+	}
+
 	// Line and paragraph signals.
 	m.measureLines(text, &q)
 	q.dupParagraphs, q.dupParagraphChars = m.duplicateParts(text, "\n\n")
@@ -194,22 +220,26 @@ func (m *qualityMeter) measure(text, lang string) qualitySignals {
 // forEachWord calls fn for each word of text: each whitespace-separated
 // token, split further so that each CJK character is a word of its own.
 func forEachWord(text string, fn func(word string, isCJK bool)) {
-	for _, field := range strings.Fields(text) {
-		start := 0
-		for i, r := range field {
-			if r < 0x2E80 || !isCJKChar(r) {
-				continue
+	start := -1 // start of the current non-CJK word, or -1
+	for i, r := range text {
+		switch {
+		case unicode.IsSpace(r):
+			if start >= 0 {
+				fn(text[start:i], false)
+				start = -1
 			}
-			if i > start {
-				fn(field[start:i], false)
+		case r >= 0x2E80 && isCJKChar(r):
+			if start >= 0 {
+				fn(text[start:i], false)
+				start = -1
 			}
-			size := utf8.RuneLen(r)
-			fn(field[i:i+size], true)
-			start = i + size
+			fn(text[i:i+utf8.RuneLen(r)], true)
+		case start < 0:
+			start = i
 		}
-		if start < len(field) {
-			fn(field[start:], false)
-		}
+	}
+	if start >= 0 {
+		fn(text[start:], false)
 	}
 }
 
@@ -286,21 +316,12 @@ func (m *qualityMeter) duplicateParts(text, sep string) (float64, float64) {
 
 // ngramHash returns the hash of the n words starting at i.
 func (m *qualityMeter) ngramHash(i, n int) uint64 {
-	h := uint64(n)
-	for _, w := range m.hashes[i : i+n] {
-		h = (h ^ w) * 0x100000001b3
-		h ^= h >> 29
-	}
-	return h
+	return m.prefixHash[i+n] - m.prefixHash[i]*ngramPow[n]
 }
 
 // ngramChars returns the number of characters in the n words starting at i.
 func (m *qualityMeter) ngramChars(i, n int) int {
-	c := 0
-	for _, l := range m.lengths[i : i+n] {
-		c += int(l)
-	}
-	return c
+	return m.prefixChars[i+n] - m.prefixChars[i]
 }
 
 // topNgramChars returns the characters covered by the most frequent n-gram:
