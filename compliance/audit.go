@@ -43,6 +43,10 @@ type Options struct {
 	// corpus, but at least one must have a manifest.
 	CollectDir string
 	CleanDir   string
+	// FinetuneDir is the finetune stage folder, whose metrics.json is
+	// checked against the clean output. Empty means the folder "finetune"
+	// next to CleanDir, as in the workspace layout.
+	FinetuneDir string
 	// OutDir is the folder that receives audit.json; it is created when
 	// missing.
 	OutDir string
@@ -191,6 +195,14 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if report.Collect == nil && report.Clean == nil {
 		return nil, fmt.Errorf("auditing %q and %q: %w; run adapt collect first", opts.CollectDir, opts.CleanDir, ErrNothingToAudit)
 	}
+	// Skipped corpora are logged only now, because with nothing to audit
+	// the returned error already says so.
+	for _, reason := range report.Skipped {
+		logger.Warn("skipping corpus in audit", "reason", reason)
+	}
+	if err := checkStale(&scanner, opts); err != nil {
+		return nil, err
+	}
 
 	// Compare before and after.
 	report.PII = PIISummary{Before: map[string]int64{}, Redacted: map[string]int64{}, Residual: map[string]int64{}}
@@ -228,6 +240,11 @@ func writeReport(dir string, report *Report) error {
 	defer os.Remove(tmp.Name()) // no-op after the rename
 
 	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
+	}
+	// CreateTemp makes the file 0600; audit.json is an ordinary output.
+	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
 		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
 	}

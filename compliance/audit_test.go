@@ -1,17 +1,22 @@
 package compliance
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/adapt-llm/adapt/corpus"
+	"github.com/adapt-llm/adapt/finetune"
 )
 
 // writeStage writes docs and rejected rows with the corpus writers into
@@ -377,5 +382,91 @@ func BenchmarkRun(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// setInputs rewrites the manifest in dir with the given Inputs.
+func setInputs(t *testing.T, dir string, inputs []corpus.ShardInfo) {
+	t.Helper()
+	m, err := corpus.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Inputs = inputs
+	if err := corpus.WriteManifest(dir, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunReportsStaleOutputs(t *testing.T) {
+	collectDir, cleanDir := fixture(t)
+	collectManifest, err := corpus.ReadManifest(collectDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finetuneDir := filepath.Join(filepath.Dir(cleanDir), "finetune")
+	writeMetrics := func(shards []corpus.ShardInfo) {
+		data, _ := json.Marshal(finetune.Metrics{DataShards: shards})
+		os.MkdirAll(finetuneDir, 0o755)
+		if err := os.WriteFile(filepath.Join(finetuneDir, finetune.MetricsFileName), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cleanManifest, err := corpus.ReadManifest(cleanDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := []corpus.ShardInfo{{Path: "collect/shard-00000.parquet", SHA256: "0123"}}
+
+	cases := []struct {
+		name         string
+		cleanInputs  []corpus.ShardInfo
+		dataShards   []corpus.ShardInfo
+		wantProblems []string
+	}{
+		{"current outputs", collectManifest.Shards, cleanManifest.Shards, nil},
+		{"stale clean", other, cleanManifest.Shards, []string{"clean output is stale: made from a different collect output; re-run adapt clean"}},
+		{"stale finetune", collectManifest.Shards, other, []string{"finetune output is stale: trained on a different clean output; re-run adapt finetune"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			setInputs(t, cleanDir, tc.cleanInputs)
+			writeMetrics(tc.dataShards)
+			report, err := Run(context.Background(), Options{CollectDir: collectDir, CleanDir: cleanDir, OutDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(report.Problems, tc.wantProblems) {
+				t.Errorf("problems: got %q, want %q", report.Problems, tc.wantProblems)
+			}
+		})
+	}
+}
+
+func TestRunNothingToAuditLogsNothing(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	_, err := Run(context.Background(), Options{CollectDir: t.TempDir(), CleanDir: t.TempDir(), OutDir: t.TempDir(), Logger: logger})
+	if !errors.Is(err, ErrNothingToAudit) {
+		t.Fatalf("Run error = %v, want ErrNothingToAudit", err)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("log: got %q, want nothing besides the returned error", logs.String())
+	}
+}
+
+func TestRunReportFileMode(t *testing.T) {
+	collectDir, cleanDir := fixture(t)
+	out := t.TempDir()
+	if _, err := Run(context.Background(), Options{CollectDir: collectDir, CleanDir: cleanDir, OutDir: out}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(out, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test process umask may clear group and other write bits only.
+	if got := info.Mode().Perm() &^ 0o022; got != 0o644 {
+		t.Errorf("audit.json mode: got %v, want 0644 under umask", info.Mode().Perm())
 	}
 }

@@ -155,7 +155,6 @@ func (s *corpusScanner) verify(stage, dir string, shard corpus.ShardInfo) (strin
 }
 
 func (s *corpusScanner) skip(stage, reason string) {
-	s.logger.Warn("skipping corpus in audit", "stage", stage, "reason", reason)
 	s.report.Skipped = append(s.report.Skipped, stage+": "+reason)
 }
 

@@ -3,7 +3,11 @@
 // held-out validation, checkpoints and export as a Hugging Face folder.
 package finetune
 
-import "time"
+import (
+	"time"
+
+	"github.com/adapt-llm/adapt/corpus"
+)
 
 // Metrics is the content of <workspace>/finetune/metrics.json: the loss
 // curves and totals of one training run.
@@ -38,6 +42,11 @@ type Metrics struct {
 	// ValTokensPerPass is the number of target tokens that one validation
 	// pass scores, fewer than ValTokens when eval_batches limits it.
 	ValTokensPerPass int64 `json:"val_tokens_per_pass"`
+	// DataShards are the document shards of the data folder as its
+	// manifest.json listed them when training started; empty when the
+	// folder has no manifest. The audit compares them with the current
+	// clean output.
+	DataShards []corpus.ShardInfo `json:"data_shards,omitempty"`
 	// Fingerprint identifies the data, base model and settings of the run,
 	// as its checkpoints record them.
 	Fingerprint string `json:"fingerprint,omitempty"`

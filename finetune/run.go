@@ -96,6 +96,7 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	dataManifest, _ := corpus.ReadManifest(opts.DataDir) // nil without one
 	logger.Info("packed data", "train_docs", docCounts[0], "val_docs", docCounts[1],
 		"train_tokens", train.Tokens, "val_tokens", val.Tokens, "train_sequences", train.Len(), "seq_len", cfg.SeqLen)
 	var replay *Packed
@@ -177,6 +178,9 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 	}
 	if replay != nil {
 		metrics.ReplayTokens = replay.Tokens
+	}
+	if dataManifest != nil {
+		metrics.DataShards = dataManifest.Shards
 	}
 	if err := writeJSON(filepath.Join(opts.OutDir, MetricsFileName), metrics); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", MetricsFileName, err)
