@@ -21,8 +21,16 @@ import (
 // NOTE: the thresholds were tuned on English corpora only; for the other
 // six languages the fast path was checked on single paragraphs in tests.
 
-// fastFunctionWords maps a lower-case function word to its language code.
-var fastFunctionWords = func() map[string]string {
+// fastCodes are the languages of the fast path, indexed as in
+// fastFunctionWords.
+var fastCodes = [...]string{"en", "de", "fr", "es", "it", "pt", "nl"}
+
+// fastMaxWordBytes is the length of the longest function word in bytes.
+const fastMaxWordBytes = 8
+
+// fastFunctionWords maps a lower-case function word to the index of its
+// language in fastCodes.
+var fastFunctionWords = func() map[string]int {
 	lists := map[string]string{
 		"en": "the of and to that for with as are be by this which from have not has were been their would its they or can may",
 		"de": "der die und ist nicht mit den dem ein eine sich auch auf für werden wird sind oder bei nach aus wie noch einer",
@@ -32,13 +40,16 @@ var fastFunctionWords = func() map[string]string {
 		"pt": "os uma com não pelo pela são foi ao seu também estão em às nas",
 		"nl": "het een van zijn niet met voor ook worden wordt aan bij maar zij dit deze naar uit werd",
 	}
-	words := map[string]string{}
-	for code, list := range lists {
-		for _, w := range strings.Fields(list) {
+	words := map[string]int{}
+	for index, code := range fastCodes {
+		for _, w := range strings.Fields(lists[code]) {
 			if other, dup := words[w]; dup {
-				panic("clean: function word " + w + " listed for both " + other + " and " + code)
+				panic("clean: function word " + w + " listed for both " + fastCodes[other] + " and " + code)
 			}
-			words[w] = code
+			if len(w) > fastMaxWordBytes {
+				panic("clean: function word " + w + " is longer than fastMaxWordBytes")
+			}
+			words[w] = index
 		}
 	}
 	return words
@@ -62,31 +73,49 @@ const (
 // when the sample is not plain enough to decide. Only languages in
 // allowed are returned.
 func fastLanguage(sample string, allowed map[string]bool) (string, float64) {
-	counts := map[string]int{}
+	var counts [len(fastCodes)]int
 	words := 0
-	for _, field := range strings.Fields(sample) {
+	var lower []byte
+	for start, i := 0, 0; i <= len(sample); i++ {
+		if i < len(sample) && sample[i] != ' ' {
+			continue
+		}
+		field := sample[start:i]
+		start = i + 1
+		if field == "" {
+			continue
+		}
 		words++
-		w := strings.ToLower(strings.TrimFunc(field, func(r rune) bool { return !unicode.IsLetter(r) }))
-		if code, ok := fastFunctionWords[w]; ok {
+		w := strings.TrimFunc(field, func(r rune) bool { return !unicode.IsLetter(r) })
+		if len(w) > fastMaxWordBytes {
+			continue
+		}
+		lower = append(lower[:0], w...)
+		for k, c := range lower {
+			if 'A' <= c && c <= 'Z' {
+				lower[k] = c + 'a' - 'A'
+			}
+		}
+		if code, ok := fastFunctionWords[string(lower)]; ok {
 			counts[code]++
 		}
 	}
 	if words < fastMinWords {
 		return "", 0
 	}
-	best, total := "", 0
+	best, total := -1, 0
 	for code, n := range counts {
 		total += n
-		if best == "" || n > counts[best] || (n == counts[best] && code < best) {
+		if n > 0 && (best < 0 || n > counts[best]) {
 			best = code
 		}
 	}
-	if best == "" || !allowed[best] {
+	if best < 0 || !allowed[fastCodes[best]] {
 		return "", 0
 	}
 	top := counts[best]
 	if float64(top) < fastMinShare*float64(words) || float64(total-top) > fastMaxRival*float64(top) {
 		return "", 0
 	}
-	return best, float64(top) / float64(total)
+	return fastCodes[best], float64(top) / float64(total)
 }
