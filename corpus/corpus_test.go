@@ -358,3 +358,18 @@ func TestHeldOutFraction(t *testing.T) {
 		})
 	}
 }
+
+func TestWriteManifestFileMode(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteManifest(dir, &Manifest{Stage: "collect"}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(dir, ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Group and other must be able to read it, as with the shards.
+	if got := info.Mode().Perm(); got&0o444 != 0o444 {
+		t.Errorf("manifest.json mode: got %v, want 0644", got)
+	}
+}

@@ -36,6 +36,11 @@ func WriteManifest(dir string, m *Manifest) error {
 		tmp.Close()
 		return fmt.Errorf("writing manifest %s: %w", tmp.Name(), err)
 	}
+	// CreateTemp makes the file 0600; the manifest is an ordinary output.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing manifest %s: %w", tmp.Name(), err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing manifest %s: %w", tmp.Name(), err)
 	}

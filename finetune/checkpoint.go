@@ -67,6 +67,10 @@ func saveCheckpoint(dir string, state checkpointState, params []Tensor, opt *Ada
 		return fmt.Errorf("writing checkpoint state: %w", err)
 	}
 
+	// MkdirTemp makes the folder 0700; checkpoints are ordinary outputs.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("writing checkpoint %s: %w", final, err)
+	}
 	if err := os.RemoveAll(final); err != nil {
 		return fmt.Errorf("replacing checkpoint %s: %w", final, err)
 	}

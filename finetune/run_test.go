@@ -339,3 +339,19 @@ func TestRunMetricsRecordRealCounts(t *testing.T) {
 		t.Errorf("tokens_seen: got %d, want in (0, %d]", metrics.TokensSeen, 40*metrics.TokensPerStep)
 	}
 }
+
+func TestCheckpointFolderMode(t *testing.T) {
+	dir := t.TempDir()
+	m := newBigramModel(8)
+	opt := NewAdamW(m.params(), 0.9, 0.95, 1e-8, 0)
+	if err := saveCheckpoint(dir, checkpointState{Step: 1}, m.params(), opt, 2); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(dir, "step-00000001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Mode().Perm(); got&0o555 != 0o555 {
+		t.Errorf("checkpoint folder mode: got %v, want 0755", got)
+	}
+}

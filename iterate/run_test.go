@@ -481,3 +481,19 @@ func TestCompareStagesIgnoresTiming(t *testing.T) {
 		})
 	}
 }
+
+func TestRecordFileMode(t *testing.T) {
+	ws := t.TempDir()
+	fillWorkspace(t, ws)
+	run, err := Record(ws, RecordInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(ws, RunsDir, run.ID, RecordFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Mode().Perm(); got&0o444 != 0o444 {
+		t.Errorf("run.json mode: got %v, want 0644", got)
+	}
+}
