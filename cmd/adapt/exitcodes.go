@@ -106,6 +106,8 @@ var badInputSentinels = []error{
 	model.ErrUnsupported,
 	model.ErrMissingTensor,
 	gguf.ErrUnsupported,
+	gguf.ErrMissing,
+	gguf.ErrCorrupt,
 }
 
 // exitCode maps the error a command returned to adapt's exit status.

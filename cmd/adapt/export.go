@@ -103,6 +103,11 @@ var exportStage = func(modelDir, out string, typ gguf.GGMLType) error {
 		os.Remove(tmpPath)
 		return fmt.Errorf("exporting %s to GGUF: %w", modelDir, err)
 	}
+	// CreateTemp makes the file 0600; give it the mode os.Create would.
+	if err := os.Chmod(tmpPath, 0o644); err != nil {
+		os.Remove(tmpPath)
+		return fmt.Errorf("setting the mode of %s: %w", tmpPath, err)
+	}
 	if err := os.Rename(tmpPath, out); err != nil {
 		os.Remove(tmpPath)
 		return fmt.Errorf("moving the GGUF file into place at %s: %w", out, err)
