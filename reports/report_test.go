@@ -425,3 +425,19 @@ func TestWriteNamesResultFromFileName(t *testing.T) {
 		t.Error("report does not name a result without model and task set fields by its file name")
 	}
 }
+
+func TestFormatCountDoesNotBreak(t *testing.T) {
+	cases := []struct {
+		n    int64
+		want string
+	}{
+		{0, "0"}, {999, "999"}, {1057, "1\u202f057"}, {-1234567, "-1\u202f234\u202f567"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := formatCount(tc.n); got != tc.want {
+				t.Errorf("formatCount(%d): got %q, want %q", tc.n, got, tc.want)
+			}
+		})
+	}
+}

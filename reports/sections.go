@@ -484,7 +484,8 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-// formatCount writes n with thin-space thousands separators ("12 345").
+// formatCount writes n with narrow no-break spaces (U+202F) as thousands
+// separators ("12 345"), so a count never wraps inside a table cell.
 func formatCount(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := strings.HasPrefix(s, "-")
@@ -492,7 +493,7 @@ func formatCount(n int64) string {
 	var b strings.Builder
 	for i, r := range s {
 		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteRune('\u2009')
+			b.WriteRune('\u202f')
 		}
 		b.WriteRune(r)
 	}

@@ -24,7 +24,7 @@ pre { background: var(--panel); border: 1px solid var(--line); border-radius: 6p
 table { border-collapse: collapse; width: 100%; margin: 6px 0 14px; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--panel); font-weight: 600; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .missing { background: var(--panel); border-left: 4px solid var(--line); padding: 10px 14px; color: var(--muted); }
 .error { background: #fdf0ef; border-left: 4px solid var(--bad); padding: 10px 14px; white-space: pre-wrap; }
 .callout { background: #fff8e6; border-left: 4px solid var(--warn); padding: 10px 14px; }
