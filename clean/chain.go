@@ -380,9 +380,9 @@ func (c *chain) lap(step ruleStep, start time.Time) time.Time {
 	return now
 }
 
-// stats returns the chain's numbers for Manifest.Stats: bytes and tokens
-// in and out (UTF-8 text bytes; tokens as countTokens counts them),
-// seconds per step, documents and bytes removed per rule
+// stats returns the chain's numbers for Manifest.Stats. They are bytes
+// and tokens in and out (UTF-8 text bytes, and tokens as countTokens
+// counts them), seconds per step, documents and bytes removed per rule
 // ("documents_<rule>", "bytes_removed_<rule>"), repair and replacement
 // counts, and redactions per type.
 func (c *chain) stats() map[string]float64 {

@@ -6,10 +6,10 @@ import (
 )
 
 // The function-word fast path decides the language of a Latin-script
-// sample without lingua-go when the sample is plainly in one language:
-// lingua-go v1.4.0 costs about 0.3 ms a call even on a 256-byte sample
-// (its rule filters run regular expressions per word), which caps the
-// stage near 1 MB/s. Each language below has a short list of its most
+// sample without lingua-go when the sample is plainly in one language.
+// lingua-go v1.4.0 costs about 0.3 ms a call even on a 256-byte sample,
+// because its rule filters run regular expressions per word, and that
+// capped the stage near 1 MB/s. Each language below has a short list of its most
 // frequent function words, chosen so that no word is in two lists. A
 // sample is decided when at least fastMinShare of its words are function
 // words of one language and the other languages together have at most

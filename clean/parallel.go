@@ -9,9 +9,9 @@ import (
 )
 
 // The documents of one input shard are prepared (every rule but exact
-// dedup) on GOMAXPROCS worker goroutines, each with a chain of its own, and
-// finished (exact dedup, writing) in input order on the calling goroutine,
-// so the output is the same as a sequential run. At most maxInFlight
+// dedup) on GOMAXPROCS worker goroutines, each with a chain of its own.
+// They are finished (exact dedup, writing) in input order on the calling
+// goroutine, so the output is the same as that of a sequential run. At most maxInFlight
 // documents are between the reader and the writer at any time, which
 // bounds memory.
 
