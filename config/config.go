@@ -9,6 +9,9 @@
 package config
 
 import (
+	"path/filepath"
+	"strings"
+
 	"github.com/adapt-llm/adapt/clean"
 	"github.com/adapt-llm/adapt/collect"
 	"github.com/adapt-llm/adapt/eval"
@@ -123,7 +126,10 @@ type Model struct {
 	// letters, digits, '-' and '_'. Required.
 	Name string `yaml:"name" json:"name"`
 
-	// Dir is the Hugging Face model folder. Required.
+	// Dir is the Hugging Face model folder. Required. A Dir that starts
+	// with WorkspacePlaceholder ("${workspace}/finetune/model") is relative
+	// to the workspace of the run, which --workspace may change, and the
+	// stage expands it with ExpandWorkspace.
 	Dir string `yaml:"dir" json:"dir"`
 }
 
@@ -138,7 +144,8 @@ type TaskSet struct {
 	Kind string `yaml:"kind" json:"kind"`
 
 	// Path is the corpus folder for "corpus-heldout" (empty means
-	// <workspace>/clean) or the file for "jsonl" (required).
+	// <workspace>/clean) or the file for "jsonl" (required). Like
+	// Model.Dir, it may start with WorkspacePlaceholder.
 	Path string `yaml:"path" json:"path"`
 
 	// ValFraction is the share of the corpus used as the held-out split for
@@ -166,6 +173,20 @@ const (
 	TaskSetCorpusHeldout = "corpus-heldout"
 	TaskSetJSONL         = "jsonl"
 )
+
+// WorkspacePlaceholder starts a model dir or task set path that is
+// relative to the workspace of the run rather than to the config file.
+const WorkspacePlaceholder = "${workspace}"
+
+// ExpandWorkspace replaces a leading WorkspacePlaceholder in path with the
+// workspace folder ws and returns other paths unchanged.
+func ExpandWorkspace(path, ws string) string {
+	rest, ok := strings.CutPrefix(path, WorkspacePlaceholder)
+	if !ok {
+		return path
+	}
+	return filepath.Join(ws, rest)
+}
 
 // DefaultDomain is the domain used when Collect.Domain is empty.
 const DefaultDomain = "general"

@@ -34,6 +34,9 @@ func TestLoadExample(t *testing.T) {
 		{"workspace", cfg.Workspace, filepath.Join(base, "..", "workspace")},
 		{"base model", cfg.Finetune.BaseModel, filepath.Join(base, "..", "basemodel", "gpt2-debian-small")},
 		{"task sets", len(cfg.Eval.TaskSets), 2},
+		// Models left out default to base and <workspace>/finetune/model,
+		// so a -w flag moves the tuned model with the workspace.
+		{"eval models left to the default", len(cfg.Eval.Models), 0},
 		{"jsonl path", cfg.Eval.TaskSets[1].Path, filepath.Join(base, "..", "basemodel", "heldout-general.jsonl")},
 		{"report out", cfg.Report.Out, ""},
 		{"max steps", cfg.Finetune.MaxSteps, 60},

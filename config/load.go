@@ -206,7 +206,7 @@ func splitIndexes(part string) (string, []int) {
 // resolvePaths makes every relative path in c relative to baseDir.
 func (c *Config) resolvePaths(baseDir string) {
 	resolve := func(p *string) {
-		if *p != "" && !filepath.IsAbs(*p) {
+		if *p != "" && !filepath.IsAbs(*p) && !strings.HasPrefix(*p, WorkspacePlaceholder) {
 			*p = filepath.Join(baseDir, *p)
 		}
 	}

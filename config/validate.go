@@ -74,6 +74,11 @@ func (c *Collect) validate() error {
 	}
 	for i, s := range c.Sources {
 		key := fmt.Sprintf("collect.sources[%d]", i)
+		if s.License != "" {
+			if err := ValidateLicense(s.License); err != nil {
+				return invalid(key+".license", "%v", err)
+			}
+		}
 		switch s.Kind {
 		case "", SourceLocal:
 		case collect.KindWeb, collect.KindPubMed, collect.KindEDGAR, collect.KindCourtListener:
