@@ -392,3 +392,27 @@ func TestConfigValidateNewFields(t *testing.T) {
 		})
 	}
 }
+
+func FuzzBoilerplateRemove(f *testing.F) {
+	for _, s := range []string{"Accept cookies\nbody", "a\n\nAccept cookies\n\n\nb", "\u00a0Accept\tcookies ", ""} {
+		f.Add(s)
+	}
+	b := newBoilerplate(DefaultConfig())
+	for i := range 6 {
+		doc := inputDoc("d", "Accept cookies\nbody "+strings.Repeat("x", i))
+		b.countDocument(&doc)
+	}
+	b.prune()
+	f.Fuzz(func(t *testing.T, in string) {
+		valid, _ := replaceInvalidUTF8(in)
+		doc := inputDoc("d", valid)
+		text := normalizeWhitespace(valid)
+		out, _ := b.remove(&doc, text)
+		if !utf8.ValidString(out) {
+			t.Fatalf("remove(%q) = %q, not valid UTF-8", text, out)
+		}
+		if again, n := b.remove(&doc, out); n != 0 || again != out {
+			t.Fatalf("remove is not idempotent: %q then %q", out, again)
+		}
+	})
+}
