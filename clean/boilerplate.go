@@ -143,7 +143,7 @@ func (b *boilerplate) lineKey(line string) (uint64, bool) {
 	empty := true
 	start := -1
 	for i, r := range line {
-		skip := unicode.IsSpace(r) || unicode.IsControl(r) || r == '\uFEFF'
+		skip := isSpace(r) || unicode.IsControl(r) || r == '\uFEFF'
 		switch {
 		case skip && start >= 0:
 			h.WriteString(line[start:i])

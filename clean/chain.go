@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
-	"unicode"
 
 	"github.com/adapt-llm/adapt/clean/pii"
 	"github.com/adapt-llm/adapt/corpus"
@@ -416,7 +415,7 @@ func countTokens(s string) int {
 	inToken := false
 	for _, r := range s {
 		switch {
-		case unicode.IsSpace(r):
+		case isSpace(r):
 			inToken = false
 		case r >= 0x2E80 && isCJKChar(r):
 			n++

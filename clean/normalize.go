@@ -128,7 +128,7 @@ func normalizeWhitespace(s string) string {
 		case c == '\n':
 			newlines++
 			pendingSpace = false // trailing spaces go
-		case unicode.IsSpace(c):
+		case isSpace(c):
 			pendingSpace = true
 		default:
 			if b.Len() > 0 {
@@ -148,4 +148,10 @@ func normalizeWhitespace(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// isSpace is unicode.IsSpace with the ASCII cases inlined, because the
+// rules call it once per character.
+func isSpace(r rune) bool {
+	return r == ' ' || ('\t' <= r && r <= '\r') || (r >= 0x80 && unicode.IsSpace(r))
 }

@@ -223,7 +223,7 @@ func forEachWord(text string, fn func(word string, isCJK bool)) {
 	start := -1 // start of the current non-CJK word, or -1
 	for i, r := range text {
 		switch {
-		case unicode.IsSpace(r):
+		case isSpace(r):
 			if start >= 0 {
 				fn(text[start:i], false)
 				start = -1
