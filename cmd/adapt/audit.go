@@ -25,7 +25,7 @@ func (a *adapt) auditCommand() *cli.Command {
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
 		},
-		OnUsageError: onUsageError,
+		OnUsageError: a.onUsageError,
 		Action:       a.auditAction,
 	}
 }
@@ -43,6 +43,9 @@ func (a *adapt) auditAction(c *cli.Context) error {
 
 // runAudit runs the compliance checks and prints their summary line.
 func (a *adapt) runAudit(ctx context.Context, ws workspace) error {
+	if err := checkWorkspace(ws); err != nil {
+		return err
+	}
 	start := time.Now()
 	summary, err := auditStage(ctx, a, ws)
 	if err != nil {
@@ -75,12 +78,12 @@ func auditSummary(r *compliance.Report) string {
 	var parts []string
 	for _, c := range []*compliance.CorpusAudit{r.Collect, r.Clean} {
 		if c != nil {
-			parts = append(parts, fmt.Sprintf("%s %d docs (%d with PII, %d unknown license)", c.Stage, c.Documents, c.DocumentsWithPII, c.UnknownLicense))
+			parts = append(parts, fmt.Sprintf("%s %s (%d with PII, %d unknown license)", c.Stage, plural(c.Documents, "doc"), c.DocumentsWithPII, c.UnknownLicense))
 		}
 	}
 	parts = append(parts,
 		fmt.Sprintf("PII found %d, redacted %d, residual %d", sum(r.PII.Before), sum(r.PII.Redacted), sum(r.PII.Residual)),
-		fmt.Sprintf("%d problems", len(r.Problems)))
+		plural(len(r.Problems), "problem"))
 	return strings.Join(parts, ", ")
 }
 

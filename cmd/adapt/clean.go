@@ -24,7 +24,7 @@ func (a *adapt) cleanCommand() *cli.Command {
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
 		},
-		OnUsageError: onUsageError,
+		OnUsageError: a.onUsageError,
 		Action:       a.cleanAction,
 	}
 }
@@ -44,6 +44,9 @@ func (a *adapt) cleanAction(c *cli.Context) error {
 // runClean runs the clean stage on the collect output and prints its
 // summary line.
 func (a *adapt) runClean(ctx context.Context, ws workspace, cfg clean.Config) (*corpus.Manifest, error) {
+	if err := checkWorkspace(ws); err != nil {
+		return nil, err
+	}
 	if err := checkStageOutput(ws.collectDir(), "collect", "clean"); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -30,14 +33,14 @@ func (a *adapt) collectCommand() *cli.Command {
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
 			&cli.StringSliceFlag{Name: "source", Usage: "file or folder to collect (repeatable); added to the config's sources"},
-			&cli.StringSliceFlag{Name: "include", Usage: "glob a file under a --source must match, relative to the source (repeatable)"},
+			&cli.StringSliceFlag{Name: "include", Usage: "glob a file under a --source must match, relative to the source (repeatable: give it once per pattern, because a comma is part of the pattern)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "glob of files under a --source to skip (repeatable)"},
 			&cli.StringFlag{Name: "license", Usage: "SPDX license expression for --source documents whose text names no license (default \"unknown\")"},
 			&cli.StringFlag{Name: "domain", Usage: "target domain written on every document (default from config, else \"general\")"},
 			&cli.Float64Flag{Name: "min-domain-score", Usage: "minimum domain term matches per 100 tokens a document needs to be kept, for a domain with a built-in term list (legal, medical, financial) (overrides collect.min_domain_score; 0 turns the filter off)"},
 			&cli.BoolFlag{Name: "rebuild", Usage: "extract every local file again instead of reusing the rows of unchanged files from the last run"},
 		},
-		OnUsageError: onUsageError,
+		OnUsageError: a.onUsageError,
 		Action:       a.collectAction,
 	}
 }
@@ -54,6 +57,7 @@ func (a *adapt) collectAction(c *cli.Context) error {
 
 	// Flags and arguments add sources to the config's and override its
 	// domain.
+	firstFlagSource := len(cfg.Collect.Sources)
 	for _, path := range append(c.StringSlice("source"), paths...) {
 		cfg.Collect.Sources = append(cfg.Collect.Sources, config.Source{
 			Kind:    config.SourceLocal,
@@ -70,7 +74,8 @@ func (a *adapt) collectAction(c *cli.Context) error {
 		cfg.Collect.MinDomainScore = c.Float64("min-domain-score")
 	}
 	if err := cfg.Validate(); err != nil {
-		return flagError(c, err, map[string]string{"collect.min_domain_score": "min-domain-score"})
+		err = flagError(c, err, map[string]string{"collect.min_domain_score": "min-domain-score", "collect.domain": "domain"})
+		return sourceFlagError(err, firstFlagSource)
 	}
 
 	_, err = a.runCollect(c.Context, ws, cfg.Collect, c.Bool("rebuild"))
@@ -98,8 +103,52 @@ func (a *adapt) runCollect(ctx context.Context, ws workspace, cfg config.Collect
 	if err != nil {
 		return nil, err
 	}
+	if m.Counts.In == 0 {
+		return nil, noDocumentsError(cfg.Sources)
+	}
 	a.out.stage("collect", countSummary(m.Counts.In, m.Counts.Kept, m.Counts.Rejected), time.Since(start))
 	return m, nil
+}
+
+// noDocumentsError returns the input error of a collect run that found no
+// documents. It names every source with its patterns, and when a pattern
+// contains a comma it explains that a comma does not separate patterns.
+func noDocumentsError(sources []config.Source) error {
+	var b strings.Builder
+	b.WriteString("collect found no documents in these sources:")
+	comma := false
+	for _, s := range sources {
+		if s.Kind != config.SourceLocal {
+			fmt.Fprintf(&b, "\n  %s source", s.Kind)
+			if len(s.Seeds) > 0 {
+				fmt.Fprintf(&b, " (seeds %s)", strings.Join(s.Seeds, " "))
+			}
+			continue
+		}
+		fmt.Fprintf(&b, "\n  %s (include %s, exclude %s)", s.Path, formatPatterns(s.Include, "every file"), formatPatterns(s.Exclude, "nothing"))
+		for _, pattern := range append(append([]string(nil), s.Include...), s.Exclude...) {
+			comma = comma || strings.Contains(pattern, ",")
+		}
+	}
+	if comma {
+		b.WriteString("\na comma is part of a glob pattern, not a separator between patterns: repeat --include (or --exclude) once per pattern, as in --include '*.txt' --include '*.md'")
+	} else {
+		b.WriteString("\ncheck the paths and the include and exclude patterns; patterns match the path relative to the source")
+	}
+	return inputErrorf("%s", b.String())
+}
+
+// formatPatterns formats glob patterns as a quoted list, or none when
+// there are none.
+func formatPatterns(patterns []string, none string) string {
+	if len(patterns) == 0 {
+		return none
+	}
+	quoted := make([]string, len(patterns))
+	for i, p := range patterns {
+		quoted[i] = strconv.Quote(p)
+	}
+	return "[" + strings.Join(quoted, " ") + "]"
 }
 
 // collectStage runs collect.Run. Tests replace it.

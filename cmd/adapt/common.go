@@ -80,6 +80,32 @@ func flagError(c *cli.Context, err error, flagKeys map[string]string) error {
 	return usageErrorf("invalid --%s: %s", flag, cerr.Msg)
 }
 
+// sourceFlags maps the fields of a collect source to the collect flags
+// that set them for the sources of --source and PATH arguments.
+var sourceFlags = map[string]string{"path": "source", "include": "include", "exclude": "exclude", "license": "license"}
+
+// sourceFlagError turns err into a usage error naming the flag when it is
+// a config validation error on a field of collect source first or a later
+// one, which came from --source and PATH arguments, and returns err
+// unchanged otherwise.
+func sourceFlagError(err error, first int) error {
+	var cerr *config.Error
+	if !errors.As(err, &cerr) {
+		return err
+	}
+	var index int
+	var field string
+	if _, scanErr := fmt.Sscanf(cerr.Key, "collect.sources[%d].%s", &index, &field); scanErr != nil || index < first {
+		return err
+	}
+	field, _, _ = strings.Cut(field, "[")
+	flag, ok := sourceFlags[field]
+	if !ok {
+		return err
+	}
+	return usageErrorf("invalid --%s: %s", flag, cerr.Msg)
+}
+
 // checkArgs returns the positional arguments of c, or a usage error when
 // there are more than max of them (max < 0 means no limit) or one of them looks like a flag.
 // urfave/cli stops parsing flags at the first positional argument, so a
@@ -155,6 +181,53 @@ func checkExists(path, what string) error {
 	return nil
 }
 
+// checkWorkspace returns an input error unless ws is an existing folder.
+// Every stage that reads a workspace calls it before anything else there,
+// so a mistyped -w fails with what to do next.
+func checkWorkspace(ws workspace) error {
+	info, err := os.Stat(string(ws))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return inputErrorf("workspace %s not found; run adapt collect -w %s first (or pass the right -w)", ws, ws)
+	case err != nil:
+		return inputErrorf("workspace %s: %w", ws, err)
+	case !info.IsDir():
+		return inputErrorf("workspace %s is not a folder; pass the workspace folder with -w", ws)
+	}
+	return nil
+}
+
+// inWorkspace reports whether path is ws or lies inside it.
+func inWorkspace(ws workspace, path string) bool {
+	rel, err := filepath.Rel(absPath(string(ws)), absPath(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// otherWorkspace returns the workspace folder when dir has the layout
+// <root>/finetune/<name> of a stage output and root is not ws, and "" otherwise.
+func otherWorkspace(ws workspace, dir string) string {
+	dir = absPath(dir)
+	parent := filepath.Dir(dir)
+	if filepath.Base(parent) != "finetune" {
+		return ""
+	}
+	root := filepath.Dir(parent)
+	if root == absPath(string(ws)) {
+		return ""
+	}
+	return root
+}
+
+// absPath returns path made absolute and cleaned, or path cleaned when the
+// current folder is unknown.
+func absPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.Clean(path)
+	}
+	return abs
+}
+
 // checkModelDir returns an input error unless dir is a folder with a
 // config.json, the least every Hugging Face model folder has.
 func checkModelDir(dir, what string) error {
@@ -186,5 +259,13 @@ func checkStageOutput(dir, stage, next string) error {
 
 // countSummary formats a stage's row counts.
 func countSummary(in, kept, rejected int64) string {
-	return fmt.Sprintf("%d docs in, %d kept, %d rejected", in, kept, rejected)
+	return fmt.Sprintf("%s in, %d kept, %d rejected", plural(in, "doc"), kept, rejected)
+}
+
+// plural formats n and noun, adding "s" to noun unless n is 1.
+func plural[N int | int64](n N, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -19,7 +19,9 @@ func (a *adapt) evalCommand() *cli.Command {
 		Description: "Scores each model on each task set (held-out perplexity) and writes one result file\n" +
 			"per model and task set. Without --model or eval.models it scores \"base\" (the finetune\n" +
 			"base model) and \"tuned\" (WORKSPACE/finetune/model); without eval.task_sets it scores\n" +
-			"the held-out split of WORKSPACE/clean.\n\n" +
+			"the held-out split of WORKSPACE/clean. A model DIR or task set path that starts with\n" +
+			"${workspace} is inside WORKSPACE. A model folder inside another workspace's finetune/\n" +
+			"folder logs a warning, because its results would land in this workspace.\n\n" +
 			"Reads:  the model folders, WORKSPACE/clean/ or the task set files, --config\n" +
 			"Writes: WORKSPACE/eval/<model>__<task_set>.json\n\n" +
 			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
@@ -30,7 +32,7 @@ func (a *adapt) evalCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "jsonl", Usage: "JSON Lines task set as NAME=FILE, one {\"text\": ...} per line (repeatable); added to eval.task_sets"},
 			deviceFlag(),
 		},
-		OnUsageError: onUsageError,
+		OnUsageError: a.onUsageError,
 		Action:       a.evalAction,
 	}
 }
@@ -83,7 +85,10 @@ func splitNameValue(flag, spec string) (string, string, error) {
 
 // evalPlan fills the default models and task sets of cfg.Eval.
 func evalPlan(ws workspace, cfg *config.Config) ([]config.Model, []config.TaskSet) {
-	models := cfg.Eval.Models
+	models := append([]config.Model(nil), cfg.Eval.Models...)
+	for i := range models {
+		models[i].Dir = config.ExpandWorkspace(models[i].Dir, string(ws))
+	}
 	if len(models) == 0 {
 		if cfg.Finetune.BaseModel != "" {
 			models = append(models, config.Model{Name: "base", Dir: cfg.Finetune.BaseModel})
@@ -96,6 +101,7 @@ func evalPlan(ws workspace, cfg *config.Config) ([]config.Model, []config.TaskSe
 		taskSets = append(taskSets, config.TaskSet{Name: cfg.Collect.Domain + "-heldout", Kind: config.TaskSetCorpusHeldout})
 	}
 	for i := range taskSets {
+		taskSets[i].Path = config.ExpandWorkspace(taskSets[i].Path, string(ws))
 		if taskSets[i].Kind != config.TaskSetCorpusHeldout {
 			continue
 		}
@@ -114,7 +120,14 @@ func evalPlan(ws workspace, cfg *config.Config) ([]config.Model, []config.TaskSe
 // its summary line.
 func (a *adapt) runEval(ctx context.Context, ws workspace, cfg *config.Config) ([]*eval.Result, error) {
 	models, taskSets := evalPlan(ws, cfg)
+	if err := checkEvalWorkspace(ws, models, taskSets); err != nil {
+		return nil, err
+	}
 	for _, m := range models {
+		if root := otherWorkspace(ws, m.Dir); root != "" {
+			a.log.Warn("model folder is in another workspace than the one eval writes to; check eval.models or -w",
+				"model", m.Name, "dir", m.Dir, "model_workspace", root, "workspace", string(ws))
+		}
 		if err := checkModelDir(m.Dir, "model "+m.Name); err != nil {
 			return nil, err
 		}
@@ -134,6 +147,23 @@ func (a *adapt) runEval(ctx context.Context, ws workspace, cfg *config.Config) (
 	return results, nil
 }
 
+// checkEvalWorkspace checks that ws exists when a model or task set of
+// the plan lies inside it. Eval of explicit models on JSON Lines task sets
+// needs no earlier stage and creates the workspace.
+func checkEvalWorkspace(ws workspace, models []config.Model, taskSets []config.TaskSet) error {
+	for _, m := range models {
+		if inWorkspace(ws, m.Dir) {
+			return checkWorkspace(ws)
+		}
+	}
+	for _, ts := range taskSets {
+		if inWorkspace(ws, ts.Path) {
+			return checkWorkspace(ws)
+		}
+	}
+	return nil
+}
+
 // evalSummary formats the perplexity of every model on every task set,
 // for example "legal-heldout ppl base 35.20, tuned 12.10".
 func evalSummary(results []*eval.Result) string {
@@ -149,7 +179,7 @@ func evalSummary(results []*eval.Result) string {
 	for _, ts := range order {
 		parts = append(parts, ts+" ppl "+strings.Join(byTaskSet[ts], ", "))
 	}
-	return fmt.Sprintf("%d results: %s", len(results), strings.Join(parts, "; "))
+	return fmt.Sprintf("%s: %s", plural(len(results), "result"), strings.Join(parts, "; "))
 }
 
 // evalStage runs eval.Run. Tests replace it.

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -74,9 +77,44 @@ func inputErrorf(format string, args ...any) error {
 	return &inputError{err: fmt.Errorf(format, args...)}
 }
 
-// onUsageError turns urfave/cli flag parsing errors into usage errors.
-func onUsageError(c *cli.Context, err error, _ bool) error {
+// onUsageError turns urfave/cli flag parsing errors into usage errors. An
+// undefined flag that is one of adapt's global flags gets a message that
+// shows where it belongs, because urfave/cli reads global flags only before
+// the command.
+func (a *adapt) onUsageError(c *cli.Context, err error, _ bool) error {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -")
+	name = strings.TrimPrefix(name, "-")
+	if ok && c.Command != nil && c.Command.Name != "" && isGlobalFlag(c.App, name) {
+		return usageErrorf("--%s is a global flag: put it before the command (adapt --%s %s %s …)",
+			name, name, a.flagValue(name), c.Command.Name)
+	}
 	return &usageError{err: err}
+}
+
+// isGlobalFlag reports whether name is a name of one of app's flags.
+func isGlobalFlag(app *cli.App, name string) bool {
+	for _, f := range app.Flags {
+		if slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// flagValue returns the value that follows --name (or -name) on the command
+// line, or "VALUE" when there is none.
+func (a *adapt) flagValue(name string) string {
+	for i, arg := range a.args {
+		for _, prefix := range []string{"--" + name, "-" + name} {
+			if value, ok := strings.CutPrefix(arg, prefix+"="); ok {
+				return value
+			}
+			if arg == prefix && i+1 < len(a.args) {
+				return a.args[i+1]
+			}
+		}
+	}
+	return "VALUE"
 }
 
 // badInputSentinels are the stage errors that mean the input data or
@@ -110,6 +148,17 @@ var badInputSentinels = []error{
 	gguf.ErrCorrupt,
 }
 
+// isMalformedData reports whether err comes from decoding bad input data:
+// invalid JSON, a JSON value of the wrong type, or a line longer than a
+// scanner's buffer. eval wraps these for a malformed JSON Lines task set.
+// NOTE: eval returns a JSON Lines line without a "text" field as an
+// unwrapped error, so that case still maps to exit status 1.
+func isMalformedData(err error) bool {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	return errors.As(err, &syntax) || errors.As(err, &typ) || errors.Is(err, bufio.ErrTooLong)
+}
+
 // exitCode maps the error a command returned to adapt's exit status.
 func exitCode(ctx context.Context, err error) int {
 	var usage *usageError
@@ -128,6 +177,9 @@ func exitCode(ctx context.Context, err error) int {
 		if errors.Is(err, sentinel) {
 			return exitBadInput
 		}
+	}
+	if isMalformedData(err) {
+		return exitBadInput
 	}
 	return exitFailure
 }

@@ -34,7 +34,7 @@ func (a *adapt) exportCommand() *cli.Command {
 			&cli.StringFlag{Name: "type", Value: "f16", Usage: "type of the weight matrices in the file: f16 or f32"},
 			&cli.PathFlag{Name: "out", Usage: "GGUF file to write, such as model.gguf (required)"},
 		},
-		OnUsageError: onUsageError,
+		OnUsageError: a.onUsageError,
 		Action:       a.exportAction,
 	}
 }
@@ -67,6 +67,8 @@ func (a *adapt) exportAction(c *cli.Context) error {
 	modelDir := ws.tunedModelDir()
 	if c.IsSet("model") {
 		modelDir = c.Path("model")
+	} else if err := checkWorkspace(ws); err != nil {
+		return err
 	}
 	if err := checkModelDir(modelDir, "model folder"); err != nil {
 		return err

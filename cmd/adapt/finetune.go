@@ -38,7 +38,7 @@ func (a *adapt) finetuneCommand() *cli.Command {
 			&cli.Float64Flag{Name: "replay-fraction", Usage: "share of training sequences taken from --replay, in [0, 1) (overrides finetune.replay.fraction)"},
 			deviceFlag(),
 		},
-		OnUsageError: onUsageError,
+		OnUsageError: a.onUsageError,
 		Action:       a.finetuneAction,
 	}
 }
@@ -123,6 +123,9 @@ func (a *adapt) runFinetune(ctx context.Context, ws workspace, cfg config.Finetu
 	if cfg.BaseModel == "" {
 		return nil, usageErrorf("no base model: give --base-model or finetune.base_model in --config")
 	}
+	if err := checkWorkspace(ws); err != nil {
+		return nil, err
+	}
 	if err := checkModelDir(cfg.BaseModel, "base model"); err != nil {
 		return nil, err
 	}
@@ -153,7 +156,7 @@ func checkReplay(cfg config.Finetune) error {
 
 // finetuneSummary formats the step count and the first and last losses.
 func finetuneSummary(m *finetune.Metrics) string {
-	s := fmt.Sprintf("%d steps", m.Steps)
+	s := plural(m.Steps, "step")
 	if n := len(m.Train); n > 0 {
 		s += fmt.Sprintf(", train loss %.3f -> %.3f", m.Train[0].Loss, m.Train[n-1].Loss)
 	}

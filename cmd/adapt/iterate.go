@@ -28,7 +28,7 @@ func (a *adapt) iterateCommand() *cli.Command {
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
 		},
-		OnUsageError: onUsageError,
+		OnUsageError: a.onUsageError,
 		Action:       a.iterateAction,
 	}
 }
@@ -43,6 +43,9 @@ func (a *adapt) iterateAction(c *cli.Context) error {
 	}
 	cfg, ws, err := loadConfig(c)
 	if err != nil {
+		return err
+	}
+	if err := checkWorkspace(ws); err != nil {
 		return err
 	}
 	if len(args) == 2 {

@@ -32,6 +32,7 @@ func main() {
 // returns the exit status. Tests call it in-process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &adapt{
+		args:   args,
 		stdout: stdout,
 		stderr: stderr,
 		log:    slog.New(slog.DiscardHandler),
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // adapt is the state shared by the subcommands of one invocation.
 type adapt struct {
+	// args is the command line, for error messages that quote it.
+	args           []string
 	stdout, stderr io.Writer
 	// log writes diagnostics to stderr; the app's Before hook sets it up
 	// from --log-level and --log-format.
@@ -99,7 +102,7 @@ func (a *adapt) newApp() *cli.App {
 			_ = cli.ShowAppHelp(c)
 			return usageErrorf("missing command")
 		},
-		OnUsageError: onUsageError,
+		OnUsageError: a.onUsageError,
 		// ExitErrHandler is a no-op so that urfave/cli never calls os.Exit:
 		// exitcodes.go maps every error to a status in one place.
 		ExitErrHandler: func(*cli.Context, error) {},

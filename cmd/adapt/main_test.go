@@ -124,7 +124,12 @@ func TestBadInputErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	missingSource := filepath.Join(dir, "no-such-folder")
+	// An empty workspace, so that each case fails on its own input rather
+	// than on a missing workspace (TestMissingWorkspace covers that).
 	ws := filepath.Join(dir, "ws")
+	if err := os.Mkdir(ws, 0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name       string
@@ -279,7 +284,7 @@ func TestRunChainWithFakeStages(t *testing.T) {
 
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	prefixes := []string{"collect   10 docs in, 8 kept, 2 rejected", "clean     10 docs in", "finetune  3 steps, train loss 4.000 -> 3.000",
-		"eval      1 results: legal-heldout ppl base 30.00", "iterate   run ", "audit     0 findings", "report    ", "report: " + filepath.Join(dir, "ws", "report", "report.html")}
+		"eval      1 result: legal-heldout ppl base 30.00", "iterate   run ", "audit     0 findings", "report    ", "report: " + filepath.Join(dir, "ws", "report", "report.html")}
 	if len(lines) != len(prefixes) {
 		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(prefixes), stdout)
 	}

@@ -66,7 +66,7 @@ func (a *adapt) quickstartCommand() *cli.Command {
 			&cli.PathFlag{Name: "base-model", Usage: "Hugging Face model folder to start from", EnvVars: []string{baseModelEnv}},
 			deviceFlag(),
 		},
-		OnUsageError: onUsageError,
+		OnUsageError: a.onUsageError,
 		Action:       a.quickstartAction,
 	}
 }

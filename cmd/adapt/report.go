@@ -24,7 +24,7 @@ func (a *adapt) reportCommand() *cli.Command {
 			configFlag(),
 			&cli.PathFlag{Name: "out", Usage: "HTML file to write (overrides report.out)"},
 		},
-		OnUsageError: onUsageError,
+		OnUsageError: a.onUsageError,
 		Action:       a.reportAction,
 	}
 }
@@ -48,6 +48,9 @@ func (a *adapt) reportAction(c *cli.Context) error {
 // runReport writes the report to out (the workspace default when empty),
 // prints its summary line and returns the path.
 func (a *adapt) runReport(ctx context.Context, ws workspace, out string) (string, error) {
+	if err := checkWorkspace(ws); err != nil {
+		return "", err
+	}
 	if out == "" {
 		out = ws.reportFile()
 	}

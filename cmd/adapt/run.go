@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -26,7 +28,7 @@ func (a *adapt) runCommand() *cli.Command {
 			configFlag(),
 			deviceFlag(),
 		},
-		OnUsageError: onUsageError,
+		OnUsageError: a.onUsageError,
 		Action:       a.runAction,
 	}
 }
@@ -50,48 +52,69 @@ func (a *adapt) runAction(c *cli.Context) error {
 }
 
 // preflight checks every input the chain needs before the first stage, so
-// a typo in the config fails in a second rather than after training.
+// a typo in the config fails in a second rather than after training. It
+// returns every problem it finds in one error.
 func preflight(ws workspace, cfg *config.Config) error {
+	var errs problems
+	check := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
 	if len(cfg.Collect.Sources) == 0 {
-		return inputErrorf("no sources: set collect.sources in the config")
+		check(inputErrorf("no sources: set collect.sources in the config"))
 	}
 	for _, s := range cfg.Collect.Sources {
-		if s.Kind != config.SourceLocal {
-			continue
-		}
-		if err := checkExists(s.Path, "source"); err != nil {
-			return err
+		if s.Kind == config.SourceLocal {
+			check(checkExists(s.Path, "source"))
 		}
 	}
 	if cfg.Finetune.BaseModel == "" {
-		return inputErrorf("no base model: set finetune.base_model in the config")
+		check(inputErrorf("no base model: set finetune.base_model in the config"))
+	} else {
+		check(checkModelDir(cfg.Finetune.BaseModel, "base model"))
 	}
-	if err := checkModelDir(cfg.Finetune.BaseModel, "base model"); err != nil {
-		return err
-	}
-	if err := checkReplay(cfg.Finetune); err != nil {
-		return err
-	}
+	check(checkReplay(cfg.Finetune))
 
 	models, taskSets := evalPlan(ws, cfg)
 	for _, m := range models {
-		if m.Dir == ws.tunedModelDir() {
-			continue // finetune writes it
-		}
-		if err := checkModelDir(m.Dir, "model "+m.Name); err != nil {
-			return err
-		}
-	}
-	for _, ts := range taskSets {
-		if ts.Kind != config.TaskSetJSONL {
+		// finetune writes the tuned model, and the base model is checked above.
+		if m.Dir == ws.tunedModelDir() || m.Dir == cfg.Finetune.BaseModel {
 			continue
 		}
-		if err := checkExists(ts.Path, "task set "+ts.Name+" path"); err != nil {
-			return err
+		check(checkModelDir(m.Dir, "model "+m.Name))
+	}
+	for _, ts := range taskSets {
+		if ts.Kind == config.TaskSetJSONL {
+			check(checkExists(ts.Path, "task set "+ts.Name+" path"))
 		}
 	}
-	return nil
+
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return errs
 }
+
+// problems is the errors that one check found. Error lists them one per
+// line, and errors.Is and errors.As see each of them.
+type problems []error
+
+func (p problems) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problems in the inputs:", len(p))
+	for _, err := range p {
+		b.WriteString("\n  ")
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+func (p problems) Unwrap() []error { return p }
 
 // runChain runs every stage in order and returns the report's path.
 func (a *adapt) runChain(ctx context.Context, ws workspace, cfg *config.Config) (string, error) {
