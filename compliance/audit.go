@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/adapt-llm/adapt/corpus"
+
+	"github.com/adapt-llm/adapt/internal/atomicfile"
 )
 
 // ReportFile is the name of the audit file inside Options.OutDir.
@@ -233,25 +235,7 @@ func writeReport(dir string, report *Report) error {
 	}
 	data = append(data, '\n')
 
-	tmp, err := os.CreateTemp(dir, "."+ReportFile+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing audit report in %s: %w", dir, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	// CreateTemp makes the file 0600; audit.json is an ordinary output.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, ReportFile)); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, ReportFile), data, 0o644); err != nil {
 		return fmt.Errorf("writing audit report in %s: %w", dir, err)
 	}
 	return nil

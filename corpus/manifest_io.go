@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/adapt-llm/adapt/internal/atomicfile"
 )
 
 // ManifestName is the file name of a stage's manifest inside its folder.
@@ -26,25 +28,7 @@ func WriteManifest(dir string, m *Manifest) error {
 	}
 	data = append(data, '\n')
 
-	tmp, err := os.CreateTemp(dir, "."+ManifestName+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing manifest in %s: %w", dir, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing manifest %s: %w", tmp.Name(), err)
-	}
-	// CreateTemp makes the file 0600; the manifest is an ordinary output.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing manifest %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing manifest %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, ManifestName)); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, ManifestName), data, 0o644); err != nil {
 		return fmt.Errorf("writing manifest in %s: %w", dir, err)
 	}
 	return nil

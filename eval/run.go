@@ -13,6 +13,8 @@ import (
 	"github.com/adapt-llm/adapt/finetune"
 	"github.com/adapt-llm/adapt/model"
 	"github.com/adapt-llm/adapt/tokenizer"
+
+	"github.com/adapt-llm/adapt/internal/atomicfile"
 )
 
 // ModelRef names a model folder to evaluate.
@@ -230,24 +232,8 @@ func writeResult(path string, res *Result) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("renaming %s into place: %w", path, err)
 	}
 	return nil
 }

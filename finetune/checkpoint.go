@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/adapt-llm/adapt/model/safetensors"
+
+	"github.com/adapt-llm/adapt/internal/atomicfile"
 )
 
 // Checkpoint layout: <dir>/step-00000100/ holds weights.safetensors (every
@@ -198,21 +200,5 @@ func writeJSON(path string, v any) error {
 // writeFileAtomic writes data to path through a temporary file in the same
 // folder that is renamed over path once complete.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, data, 0o644)
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/adapt-llm/adapt/model/safetensors"
+
+	"github.com/adapt-llm/adapt/internal/atomicfile"
 )
 
 // IgnoreIndex marks a target position that is not scored, as PyTorch's
@@ -263,24 +265,8 @@ func (m *GPT2) Save(dir string) error {
 // writeFileAtomic writes data to a temporary file beside path and renames it
 // over path.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, werr)
 	}
 	return nil
 }

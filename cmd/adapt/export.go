@@ -86,33 +86,17 @@ func (a *adapt) exportAction(c *cli.Context) error {
 	return nil
 }
 
-// exportStage writes the GGUF file to a temporary name in out's folder and
-// renames it to out when gguf.Export succeeds, so a failed export never
-// leaves a file at out that looks complete. Tests replace it.
+// exportStage writes the GGUF file at out. gguf.Export writes through
+// gguf.Write, which fills a temporary file in out's folder and renames it
+// to out when complete, so a failed export never leaves a file at out that
+// looks complete. Tests replace it.
 var exportStage = func(modelDir, out string, typ gguf.GGMLType) error {
 	dir := filepath.Dir(out)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating the folder of %s: %w", out, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(out)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("creating a temporary file for %s: %w", out, err)
-	}
-	tmpPath := tmp.Name()
-	tmp.Close()
-
-	if err := gguf.Export(modelDir, tmpPath, typ); err != nil {
-		os.Remove(tmpPath)
+	if err := gguf.Export(modelDir, out, typ); err != nil {
 		return fmt.Errorf("exporting %s to GGUF: %w", modelDir, err)
-	}
-	// CreateTemp makes the file 0600; give it the mode os.Create would.
-	if err := os.Chmod(tmpPath, 0o644); err != nil {
-		os.Remove(tmpPath)
-		return fmt.Errorf("setting the mode of %s: %w", tmpPath, err)
-	}
-	if err := os.Rename(tmpPath, out); err != nil {
-		os.Remove(tmpPath)
-		return fmt.Errorf("moving the GGUF file into place at %s: %w", out, err)
 	}
 	return nil
 }

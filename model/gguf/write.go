@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/adapt-llm/adapt/internal/atomicfile"
 )
 
 // FromFloat32 returns a tensor of type typ (F32, F16, BF16 or Q8_0) holding
@@ -159,28 +159,18 @@ func Encode(w io.Writer, metadata []KV, tensors []TensorInfo) error {
 
 // Write encodes a GGUF file to path through a temporary file in the same
 // folder that is renamed over path once complete.
-func Write(path string, metadata []KV, tensors []TensorInfo) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+func Write(path string, metadata []KV, tensors []TensorInfo) error {
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
-		return fmt.Errorf("writing GGUF: %w", err)
+		return fmt.Errorf("writing GGUF %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("writing GGUF: %w", err)
-	}
-	if err := Encode(tmp, metadata, tensors); err != nil {
+	defer f.Abort()
+
+	if err := Encode(f, metadata, tensors); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("renaming %s to %s: %w", tmp.Name(), path, err)
+	if err := f.Commit(); err != nil {
+		return fmt.Errorf("writing GGUF %s: %w", path, err)
 	}
 	return nil
 }

@@ -16,8 +16,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/adapt-llm/adapt/internal/atomicfile"
 )
 
 // DType names an element type as the safetensors header spells it.
@@ -374,28 +375,18 @@ func Encode(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 // Write encodes tensors to path through a temporary file in the same folder
 // that is renamed over path once complete, so a failed write never leaves a
 // truncated file at path.
-func Write(path string, tensors []Tensor, metadata map[string]string) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+func Write(path string, tensors []Tensor, metadata map[string]string) error {
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
-		return fmt.Errorf("writing safetensors: %w", err)
+		return fmt.Errorf("writing safetensors %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("writing safetensors: %w", err)
-	}
-	if err := Encode(tmp, tensors, metadata); err != nil {
+	defer f.Abort()
+
+	if err := Encode(f, tensors, metadata); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("renaming %s to %s: %w", tmp.Name(), path, err)
+	if err := f.Commit(); err != nil {
+		return fmt.Errorf("writing safetensors %s: %w", path, err)
 	}
 	return nil
 }
