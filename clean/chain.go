@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/adapt-llm/adapt/clean/neardup"
 	"github.com/adapt-llm/adapt/clean/pii"
 	"github.com/adapt-llm/adapt/corpus"
 )
@@ -29,6 +30,7 @@ const (
 	ReasonTopNgram            = "top_ngram"
 	ReasonDuplicateNgram      = "duplicate_ngram"
 	ReasonDuplicateExact      = "duplicate_exact"
+	ReasonDuplicateNear       = "duplicate_near"
 )
 
 // Keys of Manifest.RuleCounts for rules that change documents instead of
@@ -59,11 +61,12 @@ const (
 	stepTerminology
 	stepDedup
 	stepPII
+	stepNearDedup
 	numSteps
 )
 
 // stepNames name the steps in Manifest.Stats ("seconds_<name>").
-var stepNames = [numSteps]string{"repair", "unicode_normalization", "whitespace", "boilerplate", "dehyphenation", "lang", "quality", "terminology", "dedup_exact", "pii"}
+var stepNames = [numSteps]string{"repair", "unicode_normalization", "whitespace", "boilerplate", "dehyphenation", "lang", "quality", "terminology", "dedup_exact", "pii", "dedup_near"}
 
 // chainCounters are the numbers a chain accumulates over a run. They are
 // saved with each finished part of a run, so a resumed run continues them.
@@ -112,6 +115,9 @@ type chain struct {
 	// terms holds the terminology normalizer per domain; nil when
 	// terminology normalization is off.
 	terms map[string]*termNormalizer
+	// near computes the MinHash signatures of near-dedup; nil when
+	// near-dedup is off. It is safe for concurrent use, so workers share it.
+	near *neardup.Hasher
 
 	// firstCopy maps the SHA-256 of a kept document's normalized text, taken
 	// before redaction, to the document's output ID in binary form. Both are
@@ -154,6 +160,13 @@ func newChain(cfg Config, terms map[string]TermMap) *chain {
 		for domain, m := range terms {
 			c.terms[domain] = newTermNormalizer(m)
 		}
+	}
+	if cfg.NearDedup.Enabled {
+		h, err := neardup.NewHasher(cfg.NearDedup)
+		if err != nil {
+			panic("clean: newChain with an invalid near-dedup config: " + err.Error())
+		}
+		c.near = h
 	}
 	return c
 }
@@ -286,7 +299,14 @@ func (c *chain) prepare(doc corpus.Document) staged {
 	}
 	st.newID = corpus.HashText(doc.Text)
 	st.tokens = countTokens(doc.Text)
-	c.lap(stepPII, start)
+	start = c.lap(stepPII, start)
+
+	// 7. The near-dedup signature of the final text. Run compares the
+	// signatures of all kept documents once every input shard is done.
+	if c.near != nil {
+		st.signature = c.near.Signature(doc.Text)
+		c.lap(stepNearDedup, start)
+	}
 	st.res = result{Doc: doc}
 	return st
 }
@@ -300,6 +320,9 @@ type staged struct {
 	textBytes int               // length of the text before redaction
 	newID     string            // ID of the final text
 	tokens    int               // tokens of the final text
+	// signature is the MinHash signature of the final text; nil when
+	// near-dedup is off.
+	signature neardup.Signature
 }
 
 // finish makes the exact-dedup decision for a prepared document and

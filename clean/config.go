@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/adapt-llm/adapt/clean/neardup"
 	"github.com/pemistahl/lingua-go"
 )
 
@@ -152,6 +153,14 @@ type Config struct {
 	// RedactPII turns redaction of e-mail addresses and phone numbers on,
 	// in kept and rejected documents alike. Default true.
 	RedactPII bool `yaml:"redact_pii" json:"redact_pii"`
+	// NearDedup sets MinHash-LSH near-duplicate removal over all kept
+	// documents of the run, across input shards: of a cluster of documents
+	// whose estimated Jaccard similarity of word (or, for Chinese and
+	// Japanese, character) shingles reaches NearDedup.Threshold, the first
+	// in input order is kept and the rest are rejected with reason
+	// "duplicate_near". Default enabled with threshold 0.8, 128
+	// permutations and 5-shingles (neardup.DefaultConfig).
+	NearDedup neardup.Config `yaml:"near_dedup" json:"near_dedup"`
 }
 
 // Default thresholds. The word-length range 3 to 10 is the one of the
@@ -224,6 +233,7 @@ func DefaultConfig() Config {
 		Terminology:            true,
 		DedupExact:             true,
 		RedactPII:              true,
+		NearDedup:              neardup.DefaultConfig(),
 	}
 }
 
@@ -310,6 +320,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxMeanWordLength > 0 && c.MinMeanWordLength > c.MaxMeanWordLength {
 		return invalid("min_mean_word_length", "%g is above max_mean_word_length %g", c.MinMeanWordLength, c.MaxMeanWordLength)
+	}
+	if err := c.NearDedup.Validate(); err != nil {
+		// The neardup message starts with its own sentinel's text; keep
+		// only the field and value after it.
+		detail := strings.TrimPrefix(err.Error(), neardup.ErrInvalidConfig.Error()+": ")
+		return fmt.Errorf("%w: clean.%s", ErrInvalidConfig, detail)
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ func (c *chain) newWorker() *chain {
 		quality: newQualityMeter(),
 		boiler:  c.boiler,
 		terms:   c.terms,
+		near:    c.near,
 		n:       newChainCounters(),
 	}
 	if c.detector != nil {

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/adapt-llm/adapt/clean/neardup"
 	"github.com/adapt-llm/adapt/corpus"
 )
 
@@ -21,14 +22,19 @@ import (
 //	progress.json          which input shards are done, and the chain's
 //	                       counters after the last of them
 //	part-00003/            the output of input shard 3: shard-NNNNN.parquet,
-//	                       rejected.parquet, and dedup.bin
+//	                       rejected.parquet, dedup.bin, and neardup.parquet
+//	                       when near-dedup is on
 //
 // A part is written under .part-NNNNN.tmp and renamed when complete, and
 // progress.json is replaced after the rename, so after a kill every part
-// named in progress.json is whole. dedup.bin holds the exact-dedup pairs
-// (SHA-256 of the text before redaction, output ID) that the part added:
-// the output shards carry only the redacted text, from which the first
-// hash cannot be rebuilt.
+// named in progress.json is whole. A part that fails or is canceled removes
+// its .tmp folder. dedup.bin holds the exact-dedup pairs (SHA-256 of the
+// text before redaction, output ID) that the part added: the output shards
+// carry only the redacted text, from which the first hash cannot be
+// rebuilt. neardup.parquet holds the MinHash signatures of the part's kept
+// documents (neardup.WriteSignatures), with shard name part-NNNNN and row
+// numbers counting the kept documents in output order. Run merges the
+// signature files of all parts when every part is done.
 
 // progressName is the file name of the progress record in the work folder.
 const progressName = "progress.json"
@@ -137,6 +143,9 @@ func partName(index int) string { return fmt.Sprintf("part-%05d", index) }
 
 const dedupName = "dedup.bin"
 
+// signaturesName is the file name of a part's near-dedup signatures.
+const signaturesName = "neardup.parquet"
+
 func (w *work) isDone(index int) bool { return w.done[index] }
 
 // startPart creates an empty temporary folder for part index.
@@ -191,9 +200,53 @@ func (w *work) writeProgress() error {
 	return nil
 }
 
+// nearDecisions are the near-dedup removals of a run.
+type nearDecisions struct {
+	// byPart maps a part name to its removed documents by row, the row
+	// counting the part's kept documents from 0 in output order.
+	byPart map[string]map[int64]neardup.Decision
+	// removed is the number of removed documents in byPart.
+	removed int
+	// threshold is the Jaccard threshold in use, for rejection details.
+	threshold float64
+}
+
+// mergeSignatures clusters the signatures of all finished parts with
+// neardup.Merge and returns the removals. cfg is the near-dedup
+// configuration of the run.
+func (w *work) mergeSignatures(cfg neardup.Config) (nearDecisions, error) {
+	paths := make([]string, 0, len(w.state.Parts))
+	for _, p := range w.state.Parts {
+		paths = append(paths, filepath.Join(w.dir, partName(p.Input), signaturesName))
+	}
+	decisions, err := neardup.Merge(paths...)
+	if err != nil {
+		return nearDecisions{}, fmt.Errorf("merging near-dedup signatures of %d parts: %w; delete %s to start over", len(paths), err, w.dir)
+	}
+
+	near := nearDecisions{byPart: map[string]map[int64]neardup.Decision{}, threshold: cfg.Threshold}
+	if near.threshold == 0 {
+		near.threshold = neardup.DefaultThreshold
+	}
+	for _, d := range decisions {
+		if !d.Removed {
+			continue
+		}
+		if near.byPart[d.Shard] == nil {
+			near.byPart[d.Shard] = map[int64]neardup.Decision{}
+		}
+		near.byPart[d.Shard][d.Row] = d
+		near.removed++
+	}
+	return near, nil
+}
+
 // assemble moves the parts' shards into dir under consecutive names, in
 // input order, and merges their rejected rows into dir/rejected.parquet.
-func (w *work) assemble(dir string, shardOpts corpus.ShardOptions) ([]corpus.ShardInfo, corpus.ShardInfo, error) {
+// The shards of a part with near-dedup removals are rewritten without the
+// removed documents, which go to the rejected file, and c's counters are
+// updated for them.
+func (w *work) assemble(dir string, shardOpts corpus.ShardOptions, near nearDecisions, c *chain) ([]corpus.ShardInfo, corpus.ShardInfo, error) {
 	parts := make([]partRecord, len(w.state.Parts))
 	copy(parts, w.state.Parts)
 	sortParts(parts)
@@ -203,16 +256,36 @@ func (w *work) assemble(dir string, shardOpts corpus.ShardOptions) ([]corpus.Sha
 	if err != nil {
 		return nil, corpus.ShardInfo{}, err
 	}
+	moved := 0
 	for _, p := range parts {
 		partDir := filepath.Join(w.dir, partName(p.Input))
-		for _, s := range p.Shards {
+		partShards, srcDir := p.Shards, partDir
+
+		// Rewrite the part's shards without its near-duplicates.
+		if removals := near.byPart[partName(p.Input)]; len(removals) > 0 {
+			srcDir = filepath.Join(dir, "."+partName(p.Input)+".near")
+			partShards, err = rewriteWithoutNear(partDir, srcDir, p.Shards, shardOpts, removals, near.threshold, rejected, c)
+			if err != nil {
+				rejected.Abort()
+				return nil, corpus.ShardInfo{}, err
+			}
+			moved += len(removals)
+		}
+
+		for _, s := range partShards {
 			name := fmt.Sprintf("shard-%05d.parquet", len(shards))
-			if err := os.Rename(filepath.Join(partDir, filepath.Base(s.Path)), filepath.Join(dir, name)); err != nil {
+			if err := os.Rename(filepath.Join(srcDir, filepath.Base(s.Path)), filepath.Join(dir, name)); err != nil {
 				rejected.Abort()
 				return nil, corpus.ShardInfo{}, fmt.Errorf("moving part shard into the output: %w", err)
 			}
 			s.Path = filepath.ToSlash(filepath.Join(shardOpts.RelDir, name))
 			shards = append(shards, s)
+		}
+		if srcDir != partDir {
+			if err := os.RemoveAll(srcDir); err != nil {
+				rejected.Abort()
+				return nil, corpus.ShardInfo{}, fmt.Errorf("removing near-dedup scratch folder: %w", err)
+			}
 		}
 		for row, err := range corpus.ReadRejected(filepath.Join(partDir, corpus.RejectedName)) {
 			if err == nil {
@@ -224,8 +297,75 @@ func (w *work) assemble(dir string, shardOpts corpus.ShardOptions) ([]corpus.Sha
 			}
 		}
 	}
+	if moved != near.removed {
+		rejected.Abort()
+		return nil, corpus.ShardInfo{}, fmt.Errorf("near-dedup removed %d documents but the parts of %s name only %d; delete that folder to start over", near.removed, w.dir, moved)
+	}
 	info, err := rejected.Close()
 	return shards, info, err
+}
+
+// rewriteWithoutNear copies the documents of the part shards in partDir to
+// new shards in scratch, except the rows in removals, which it writes to
+// rejected as near-duplicates. It returns the new shards, which stay in
+// scratch, and leaves partDir unchanged so a failed assembly can be rerun.
+func rewriteWithoutNear(partDir, scratch string, partShards []corpus.ShardInfo, shardOpts corpus.ShardOptions, removals map[int64]neardup.Decision, threshold float64, rejected *corpus.RejectedWriter, c *chain) ([]corpus.ShardInfo, error) {
+	if err := os.Mkdir(scratch, 0o755); err != nil {
+		return nil, fmt.Errorf("creating near-dedup scratch folder: %w", err)
+	}
+	paths := make([]string, len(partShards))
+	for i, s := range partShards {
+		paths[i] = filepath.Join(partDir, filepath.Base(s.Path))
+	}
+
+	out := corpus.NewShardWriter(scratch, shardOpts)
+	var row int64
+	found := 0
+	for doc, err := range corpus.ReadShards(paths...) {
+		if err != nil {
+			out.Abort()
+			return nil, err
+		}
+		d, ok := removals[row]
+		row++
+		if !ok {
+			if err := out.Write(doc); err != nil {
+				out.Abort()
+				return nil, err
+			}
+			continue
+		}
+		if d.ID != doc.ID {
+			out.Abort()
+			return nil, fmt.Errorf("row %d of the shards in %s has ID %s but its signature file names %s; delete %s to start over", row-1, partDir, doc.ID, d.ID, filepath.Dir(partDir))
+		}
+		found++
+
+		// Every member of a cluster points at the survivor.
+		doc.DedupCluster = d.Cluster
+		c.n.RuleCounts[ReasonDuplicateNear]++
+		c.n.RuleBytes[ReasonDuplicateNear] += int64(len(doc.Text))
+		c.n.Count[countBytesOut] -= int64(len(doc.Text))
+		c.n.Count[countTokensOut] -= int64(countTokens(doc.Text))
+		detail := fmt.Sprintf("near-duplicate of kept document %s: estimated Jaccard similarity %.2f, threshold %g", d.Cluster, d.Similarity, threshold)
+		if err := rejected.Write(corpus.Rejected{Document: doc, Stage: StageName, Reason: ReasonDuplicateNear, Detail: detail}); err != nil {
+			out.Abort()
+			return nil, err
+		}
+	}
+	if found != len(removals) {
+		out.Abort()
+		return nil, fmt.Errorf("the shards in %s have %d rows but near-dedup removes rows up to %d; delete %s to start over", partDir, row, maxRow(removals), filepath.Dir(partDir))
+	}
+	return out.Close()
+}
+
+func maxRow(removals map[int64]neardup.Decision) int64 {
+	var m int64
+	for row := range removals {
+		m = max(m, row)
+	}
+	return m
 }
 
 // remove deletes the work folder. Errors are logged, not returned, because

@@ -15,6 +15,11 @@
 //     order is kept; later copies are rejected ("duplicate_exact").
 //  6. Redaction of e-mail addresses and phone numbers (package clean/pii),
 //     after which the document ID is recomputed from the final text.
+//  7. Near-duplicate removal (package clean/neardup), across all input
+//     shards: each part stores the MinHash signatures of its kept
+//     documents in a Parquet file, and once every part is done one merge
+//     clusters them all. Of each cluster the first document in input order
+//     is kept and the others move to the rejected file ("duplicate_near").
 package clean
 
 import (
@@ -29,6 +34,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/adapt-llm/adapt/clean/neardup"
 	"github.com/adapt-llm/adapt/corpus"
 )
 
@@ -145,6 +151,20 @@ func Run(ctx context.Context, opts Options) (*corpus.Manifest, error) {
 		opts.Progress(c.n.Counts.In, total)
 	}
 
+	// Merge the near-dedup signatures of all parts. The decided documents
+	// move from the output to the rejected file during assembly.
+	var near nearDecisions
+	if cfg.NearDedup.Enabled {
+		mergeStart := time.Now()
+		if near, err = w.mergeSignatures(cfg.NearDedup); err != nil {
+			return nil, err
+		}
+		c.n.Counts.Kept -= int64(near.removed)
+		c.n.Counts.Rejected += int64(near.removed)
+		c.n.Seconds[stepNearDedup] += time.Since(mergeStart).Seconds()
+		logger.Info("clean: near-duplicates found", "removed", near.removed, "seconds", time.Since(mergeStart).Seconds())
+	}
+
 	// Check the counts before writing anything final.
 	counts := c.n.Counts
 	if counts.In != total {
@@ -166,9 +186,17 @@ func Run(ctx context.Context, opts Options) (*corpus.Manifest, error) {
 		return nil, fmt.Errorf("creating temporary output folder in %s: %w", parent, err)
 	}
 	defer os.RemoveAll(tmp) // gone after the final rename
-	shards, rejected, err := w.assemble(tmp, shardOpts)
+	// MkdirTemp makes the folder 0700; the output is an ordinary folder.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("setting mode of temporary output folder %s: %w", tmp, err)
+	}
+	assembleStart := time.Now()
+	shards, rejected, err := w.assemble(tmp, shardOpts, near, c)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.NearDedup.Enabled {
+		c.n.Seconds[stepNearDedup] += time.Since(assembleStart).Seconds()
 	}
 	manifest := &corpus.Manifest{
 		SchemaVersion: corpus.SchemaVersion,
@@ -202,11 +230,12 @@ func cleanPart(ctx context.Context, c *chain, w *work, index int, path string, t
 	if err != nil {
 		return err
 	}
-	// Both writers' Abort also removes closed files, so it runs only when
-	// this function fails.
+	// When this function fails, the unfinished part folder goes, so a
+	// canceled run leaves only finished parts behind for the next run.
 	shards := corpus.NewShardWriter(dir, shardOpts)
 	rejected, err := corpus.NewRejectedWriter(dir, shardOpts)
 	if err != nil {
+		os.RemoveAll(dir)
 		return err
 	}
 	done := false
@@ -214,14 +243,23 @@ func cleanPart(ctx context.Context, c *chain, w *work, index int, path string, t
 		if !done {
 			shards.Abort()
 			rejected.Abort()
+			if err := os.RemoveAll(dir); err != nil {
+				w.logger.Warn("clean: removing unfinished part", "dir", dir, "err", err)
+			}
 		}
 	}()
 
+	// signatures holds the near-dedup records of the part's kept
+	// documents, Row counting them from 0 in output order.
+	var signatures []neardup.Record
 	err = c.prepareParallel(ctx, path, func(st staged) error {
 		c.n.Counts.In++
 		res := c.finish(st)
 		var err error
 		if res.Reason == "" {
+			if c.near != nil {
+				signatures = append(signatures, neardup.Record{ID: res.Doc.ID, Shard: partName(index), Row: int64(len(signatures)), Signature: st.signature})
+			}
 			c.n.Counts.Kept++
 			err = shards.Write(res.Doc)
 		} else {
@@ -251,8 +289,18 @@ func cleanPart(ctx context.Context, c *chain, w *work, index int, path string, t
 	if err != nil {
 		return err
 	}
+	if c.near != nil {
+		start := time.Now()
+		if err := neardup.WriteSignatures(filepath.Join(dir, signaturesName), c.cfg.NearDedup, signatures); err != nil {
+			return err
+		}
+		c.n.Seconds[stepNearDedup] += time.Since(start).Seconds()
+	}
+	if err := w.finishPart(index, shardInfos, rejectedInfo, c); err != nil {
+		return err
+	}
 	done = true
-	return w.finishPart(index, shardInfos, rejectedInfo, c)
+	return nil
 }
 
 // inputShards lists the shards in dir and checks that they are the ones the
@@ -347,7 +395,7 @@ func loosenHint(reason string, cfg Config) (string, bool) {
 		return fmt.Sprintf("raise clean.max_top_ngram_char_fraction (now %v)", cfg.MaxTopNgramCharFraction), true
 	case ReasonDuplicateNgram:
 		return fmt.Sprintf("raise clean.max_duplicate_ngram_char_fraction (now %v)", cfg.MaxDuplicateNgramCharFraction), true
-	case ReasonEmpty, ReasonDuplicateExact:
+	case ReasonEmpty, ReasonDuplicateExact, ReasonDuplicateNear:
 		return "", true
 	}
 	return "", false

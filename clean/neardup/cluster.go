@@ -32,6 +32,11 @@ type Decision struct {
 	Cluster string
 	// Removed is true for every member of a cluster except its survivor.
 	Removed bool
+	// Similarity is the estimated Jaccard similarity of the document's
+	// signature to the survivor's, in [0, 1]. It is 1 for a survivor.
+	// Because clusters are transitive, a removed document can be below
+	// the threshold here while it reached it with another member.
+	Similarity float64
 }
 
 // Decisions holds one Decision per document, sorted by shard name, then row.
@@ -109,7 +114,11 @@ func Cluster(cfg Config, records []Record) (Decisions, error) {
 	out := make(Decisions, len(records))
 	for i, rec := range records {
 		root := uf.find(int32(i))
-		out[i] = Decision{ID: rec.ID, Shard: rec.Shard, Row: rec.Row, Cluster: records[root].ID, Removed: int(root) != i}
+		d := Decision{ID: rec.ID, Shard: rec.Shard, Row: rec.Row, Cluster: records[root].ID, Removed: int(root) != i, Similarity: 1}
+		if d.Removed {
+			d.Similarity = Jaccard(rec.Signature, records[root].Signature)
+		}
+		out[i] = d
 	}
 	return out, nil
 }

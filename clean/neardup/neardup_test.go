@@ -244,6 +244,12 @@ func TestNearDuplicatesFound(t *testing.T) {
 			if d[1].Cluster != d[0].ID {
 				t.Errorf("cluster of the copy = %s, want survivor %s", d[1].Cluster, d[0].ID)
 			}
+			if d[0].Similarity != 1 {
+				t.Errorf("similarity of the survivor = %g, want 1", d[0].Similarity)
+			}
+			if d[1].Similarity < DefaultThreshold || d[1].Similarity > 1 {
+				t.Errorf("similarity of the copy = %g, want in [%g, 1]", d[1].Similarity, DefaultThreshold)
+			}
 		})
 	}
 }
@@ -355,6 +361,13 @@ func TestDeterminismAndShardOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		paths = append(paths, path)
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := info.Mode().Perm(); mode != 0o644 {
+			t.Errorf("signature file mode = %v, want -rw-r--r--", mode)
+		}
 	}
 	orders := [][]int{{0, 1, 2}, {2, 1, 0}, {1, 2, 0}}
 	for _, order := range orders {

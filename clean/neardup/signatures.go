@@ -155,6 +155,11 @@ func WriteSignatures(path string, cfg Config, records []Record) (err error) {
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("writing footer of %s: %w", tmp.Name(), err)
 	}
+	// CreateTemp makes the file 0600; a signature file is an ordinary
+	// output, readable like the shards beside it.
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("setting mode of %s: %w", tmp.Name(), err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("closing %s: %w", tmp.Name(), err)
 	}
