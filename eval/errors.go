@@ -13,3 +13,9 @@ var ErrNoDocuments = errors.New("task set has no documents")
 
 // ErrBadModel is returned by Run when a model folder cannot be loaded.
 var ErrBadModel = errors.New("unusable model folder")
+
+// ErrBadTaskSet is returned by Run when a task set's data is malformed: a
+// JSONL line that is not a JSON object with a string "text" field, a line
+// longer than 64 MiB, or a corrupt shard in a corpus-heldout folder. The
+// error names the file and, for JSONL, the line.
+var ErrBadTaskSet = errors.New("invalid task set")

@@ -3,6 +3,7 @@ package eval
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -70,6 +71,9 @@ func loadHeldOut(ts TaskSet) ([]document, error) {
 	}
 	var docs []document
 	for doc, err := range corpus.ReadShards(paths...) {
+		if errors.Is(err, corpus.ErrCorruptShard) {
+			return nil, fmt.Errorf("%w: reading task set %s: %w", ErrBadTaskSet, ts.Name, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading task set %s: %w", ts.Name, err)
 		}
@@ -105,10 +109,10 @@ func readJSONL(r io.Reader, name string, maxDocs int) ([]document, error) {
 			Text *string `json:"text"`
 		}
 		if err := json.Unmarshal(raw, &rec); err != nil {
-			return nil, fmt.Errorf("%s:%d: invalid JSON: %w; each line must be an object with a \"text\" string", name, line, err)
+			return nil, fmt.Errorf("%w: %s:%d: invalid JSON: %w; each line must be an object with a \"text\" string", ErrBadTaskSet, name, line, err)
 		}
 		if rec.Text == nil {
-			return nil, fmt.Errorf("%s:%d: missing \"text\" field", name, line)
+			return nil, fmt.Errorf("%w: %s:%d: missing \"text\" field; each line must be an object with a \"text\" string", ErrBadTaskSet, name, line)
 		}
 		id := fmt.Sprintf("line-%d", line)
 		if rec.ID != nil {
@@ -119,7 +123,9 @@ func readJSONL(r io.Reader, name string, maxDocs int) ([]document, error) {
 			return docs, nil
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, fmt.Errorf("%w: %s: a line is longer than %d MiB: %w", ErrBadTaskSet, name, maxJSONLLine>>20, err)
+	} else if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
 	return docs, nil

@@ -17,7 +17,9 @@ func TestReadJSONL(t *testing.T) {
 		{"ids and defaults", `{"text":"a","id":"x"}` + "\n\n" + `{"text":"b"}` + "\n", 0, []document{{"x", "a"}, {"line-3", "b"}}, ""},
 		{"max docs", "{\"text\":\"a\"}\n{\"text\":\"b\"}\n", 1, []document{{"line-1", "a"}}, ""},
 		{"missing text", `{"id":"x"}`, 0, nil, "t.jsonl:1: missing"},
+		{"null text", `{"text":null}`, 0, nil, "t.jsonl:1: missing"},
 		{"invalid json", "{\"text\":\"a\"}\n{oops\n", 0, nil, "t.jsonl:2: invalid JSON"},
+		{"text not a string", `{"text":3}`, 0, nil, "t.jsonl:1: invalid JSON"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -25,6 +27,9 @@ func TestReadJSONL(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error: got %v, want one containing %q", err, tc.wantErr)
+				}
+				if !errors.Is(err, ErrBadTaskSet) {
+					t.Errorf("error: got %v, want one wrapping ErrBadTaskSet", err)
 				}
 				return
 			}

@@ -137,12 +137,15 @@ func TestEvalMalformedJSONL(t *testing.T) {
 	writeFile(t, bad, "{\"text\": \"fine\"}\n{\"text\": \n")
 	wrongType := filepath.Join(dir, "type.jsonl")
 	writeFile(t, wrongType, "{\"text\": 3}\n")
+	noText := filepath.Join(dir, "notext.jsonl")
+	writeFile(t, noText, "{\"id\": \"a\"}\n")
 
 	tests := []struct {
 		name, file, wantStderr string
 	}{
 		{"invalid JSON", bad, bad + ":2: invalid JSON"},
 		{"text not a string", wrongType, wrongType + ":1: invalid JSON"},
+		{"no text field", noText, noText + ":1: missing \"text\" field"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +168,7 @@ func TestExitCodeMalformedData(t *testing.T) {
 	}{
 		{"json syntax", fmt.Errorf("b.jsonl:2: invalid JSON: %w", syntax)},
 		{"json type", fmt.Errorf("b.jsonl:1: invalid JSON: %w", &json.UnmarshalTypeError{Value: "number"})},
+		{"eval task set", fmt.Errorf("evaluating: %w: b.jsonl:1: missing \"text\" field", eval.ErrBadTaskSet)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -136,6 +136,7 @@ var badInputSentinels = []error{
 	eval.ErrInvalidConfig,
 	eval.ErrNoDocuments,
 	eval.ErrBadModel,
+	eval.ErrBadTaskSet,
 	iterate.ErrRunNotFound,
 	iterate.ErrInvalidRunID,
 	// An unknown backend from the config file is bad input; selectDevice
@@ -148,11 +149,11 @@ var badInputSentinels = []error{
 	gguf.ErrCorrupt,
 }
 
-// isMalformedData reports whether err comes from decoding bad input data:
-// invalid JSON, a JSON value of the wrong type, or a line longer than a
-// scanner's buffer. eval wraps these for a malformed JSON Lines task set.
-// NOTE: eval returns a JSON Lines line without a "text" field as an
-// unwrapped error, so that case still maps to exit status 1.
+// isMalformedData reports whether err comes from decoding bad input data
+// that no stage sentinel covers. Such data is invalid JSON or a JSON value
+// of the wrong type in a manifest, run record or model file, or a line
+// longer than a scanner's buffer. eval task-set errors wrap
+// eval.ErrBadTaskSet instead.
 func isMalformedData(err error) bool {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
