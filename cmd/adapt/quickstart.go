@@ -105,6 +105,17 @@ func quickstartConfig(baseModel string, maxSteps int) *config.Config {
 		{Kind: config.SourceLocal, Path: commonLicensesDir, License: "unknown"},
 		{Kind: config.SourceLocal, Path: packageDocsDir, Include: []string{"*/copyright"}, License: "unknown"},
 	}
+	// Debian copyright files repeat one License stanza under several Files
+	// paragraphs, and license texts restate their own terms. The Gopher
+	// repetition limits, tuned on web pages, reject about half of this
+	// corpus, so quickstart turns them off and keeps the other rules.
+	cfg.Clean.MaxDuplicateLineFraction = 0
+	cfg.Clean.MaxDuplicateLineCharFraction = 0
+	cfg.Clean.MaxDuplicateParagraphFraction = 0
+	cfg.Clean.MaxDuplicateParagraphCharFraction = 0
+	cfg.Clean.MaxTopNgramCharFraction = nil
+	cfg.Clean.MaxDuplicateNgramCharFraction = nil
+
 	cfg.Finetune.BaseModel = baseModel
 	cfg.Finetune.MaxSteps = maxSteps
 
