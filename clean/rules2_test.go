@@ -2,6 +2,7 @@ package clean
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/adapt-llm/adapt/clean/neardup"
 	"github.com/adapt-llm/adapt/corpus"
 )
 
@@ -377,12 +379,18 @@ func TestConfigValidateNewFields(t *testing.T) {
 		{"negative boilerplate docs", func(c *Config) { c.BoilerplateMinDocs = -1 }, "clean.boilerplate_min_docs"},
 		{"boilerplate fraction NaN", func(c *Config) { c.BoilerplateMinFraction = math.NaN() }, "clean.boilerplate_min_fraction"},
 		{"Chinese is a valid language", func(c *Config) { c.Languages = []string{"zh"} }, ""},
+		{"near-dedup threshold above one", func(c *Config) { c.NearDedup.Threshold = 1.5 }, "clean.near_dedup.threshold"},
+		{"near-dedup negative permutations", func(c *Config) { c.NearDedup.NumPerm = -1 }, "clean.near_dedup.num_perm"},
+		{"near-dedup zero fields mean defaults", func(c *Config) { c.NearDedup = neardup.Config{Enabled: true} }, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
 			tc.edit(&cfg)
 			err := cfg.Validate()
+			if err != nil && !errors.Is(err, ErrInvalidConfig) {
+				t.Errorf("Validate = %v, want an error wrapping ErrInvalidConfig", err)
+			}
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Errorf("Validate = %v, want nil", err)
