@@ -15,6 +15,7 @@ import (
 
 	"github.com/adapt-llm/adapt/corpus"
 	"github.com/adapt-llm/adapt/model"
+	"github.com/adapt-llm/adapt/model/safetensors"
 	"github.com/adapt-llm/adapt/tokenizer"
 )
 
@@ -298,11 +299,11 @@ func loadSplits(dir string, tok *tokenizer.Tokenizer, eot int32, cfg Config) (tr
 }
 
 // runFingerprint hashes what determines the training trajectory: the base
-// model's weights file, the settings that affect the weights and the packed
-// training and replay data.
+// model's weights (model.safetensors, or the index and its shards), the
+// settings that affect the weights and the packed training and replay data.
 func runFingerprint(baseDir string, cfg Config, train, replay *Packed) (string, error) {
 	h := sha256.New()
-	weights, _, err := corpus.HashFile(filepath.Join(baseDir, "model.safetensors"))
+	weights, err := safetensors.HashFolder(baseDir)
 	if err != nil {
 		return "", fmt.Errorf("fingerprinting base model: %w", err)
 	}

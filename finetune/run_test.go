@@ -13,6 +13,7 @@ import (
 
 	"github.com/adapt-llm/adapt/corpus"
 	"github.com/adapt-llm/adapt/model"
+	"github.com/adapt-llm/adapt/model/safetensors"
 )
 
 // byteLevelTokenizerJSON returns a GPT-2 style tokenizer.json with one token
@@ -353,5 +354,45 @@ func TestCheckpointFolderMode(t *testing.T) {
 	}
 	if got := info.Mode().Perm(); got&0o555 != 0o555 {
 		t.Errorf("checkpoint folder mode: got %v, want 0755", got)
+	}
+}
+
+func TestRunFingerprintShardedBase(t *testing.T) {
+	tensors := func(last float32) []safetensors.Tensor {
+		return []safetensors.Tensor{
+			safetensors.FromFloat32("a", []int{3}, []float32{1, 2, 3}),
+			safetensors.FromFloat32("b", []int{2}, []float32{4, last}),
+		}
+	}
+	single, sharded, changed := t.TempDir(), t.TempDir(), t.TempDir()
+	if _, err := safetensors.WriteFolder(single, tensors(5), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	// A 12-byte shard limit splits the two tensors into two shards.
+	if _, err := safetensors.WriteFolder(sharded, tensors(5), nil, 12); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := safetensors.WriteFolder(changed, tensors(6), nil, 12); err != nil {
+		t.Fatal(err)
+	}
+	train := &Packed{SeqLen: 2, Inputs: []int32{1, 2}, Targets: []int32{2, 3}}
+
+	if _, err := runFingerprint(single, Config{}, train, nil); err != nil {
+		t.Fatalf("single-file base: %v", err)
+	}
+	fpSharded, err := runFingerprint(sharded, Config{}, train, nil)
+	if err != nil {
+		t.Fatalf("sharded base: %v", err)
+	}
+	fpChanged, err := runFingerprint(changed, Config{}, train, nil)
+	if err != nil {
+		t.Fatalf("sharded base with other weights: %v", err)
+	}
+	if fpSharded == fpChanged {
+		t.Errorf("fingerprints of different sharded weights are both %s, want them to differ", fpSharded)
+	}
+
+	if _, err := runFingerprint(t.TempDir(), Config{}, train, nil); err == nil {
+		t.Error("base folder without weights: got no error, want one")
 	}
 }
