@@ -214,6 +214,10 @@ type nearDecisions struct {
 // mergeSignatures clusters the signatures of all finished parts with
 // neardup.Merge and returns the removals. cfg is the near-dedup
 // configuration of the run.
+//
+// NOTE: Merge holds every kept document's signature in memory, 8 bytes
+// per permutation (about 1 KiB each with the default 128), so a run of ten
+// million kept documents needs about 10 GiB here.
 func (w *work) mergeSignatures(cfg neardup.Config) (nearDecisions, error) {
 	paths := make([]string, 0, len(w.state.Parts))
 	for _, p := range w.state.Parts {
