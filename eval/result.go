@@ -27,6 +27,15 @@ type Result struct {
 	Examples []Example `json:"examples"`
 	// Config is the evaluation settings (context length, stride, seed).
 	Config map[string]any `json:"config,omitempty"`
+	// ElapsedSeconds is the wall time, in seconds, spent scoring this task
+	// set with this model. Loading the model and the task set is not
+	// included. Zero in results written before the field existed.
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	// ModelSHA256 identifies the weights that were scored: the hex digest
+	// safetensors.HashFolder returns for ModelPath, which is the SHA-256 of
+	// model.safetensors, or a digest over the index and its shards for a
+	// sharded model. Empty in results written before the field existed.
+	ModelSHA256 string `json:"model_sha256,omitempty"`
 }
 
 // Example is one scored example, for perplexity one document.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/adapt-llm/adapt/finetune"
 	"github.com/adapt-llm/adapt/model"
+	"github.com/adapt-llm/adapt/model/safetensors"
 	"github.com/adapt-llm/adapt/tokenizer"
 
 	"github.com/adapt-llm/adapt/internal/atomicfile"
@@ -94,13 +95,18 @@ func Run(ctx context.Context, opts Options) ([]*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("model %s: %w", ref.Name, err)
 		}
+		weights, err := safetensors.HashFolder(ref.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", ref.Name, err)
+		}
 		for i, ts := range opts.TaskSets {
 			res := &Result{
-				Model:     ref.Name,
-				ModelPath: ref.Dir,
-				TaskSet:   ts.Name,
-				Task:      TaskPerplexity,
-				CreatedAt: time.Now().UTC(),
+				Model:       ref.Name,
+				ModelPath:   ref.Dir,
+				ModelSHA256: weights,
+				TaskSet:     ts.Name,
+				Task:        TaskPerplexity,
+				CreatedAt:   time.Now().UTC(),
 				Config: map[string]any{
 					"context_length":    maxLength,
 					"stride":            stride,
@@ -111,6 +117,7 @@ func Run(ctx context.Context, opts Options) ([]*Result, error) {
 					"task_set_path":     ts.Path,
 				},
 			}
+			start := time.Now()
 			for _, doc := range docs[i] {
 				if err := ctx.Err(); err != nil {
 					return nil, fmt.Errorf("eval stopped: %w", err)
@@ -128,6 +135,7 @@ func Run(ctx context.Context, opts Options) ([]*Result, error) {
 			if len(res.Examples) == 0 {
 				return nil, fmt.Errorf("%w: no document of %s has two or more tokens", ErrNoDocuments, ts.Name)
 			}
+			res.ElapsedSeconds = time.Since(start).Seconds()
 			res.Metrics = perplexityMetrics(res.Examples)
 			if cfg.BootstrapSamples > 0 {
 				res.CI95 = bootstrapCI95(res.Examples, cfg.BootstrapSamples, cfg.Seed)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/adapt-llm/adapt/corpus"
 	"github.com/adapt-llm/adapt/model"
+	"github.com/adapt-llm/adapt/model/safetensors"
 )
 
 // byteLevelTokenizerJSON returns a GPT-2 style tokenizer.json with one token
@@ -120,6 +121,17 @@ func TestRunWritesResults(t *testing.T) {
 			t.Errorf("%s: %v", path, err)
 			continue
 		}
+		wantSHA, err := safetensors.HashFolder(onDisk.ModelPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if onDisk.ModelSHA256 != wantSHA {
+			t.Errorf("%s: model_sha256 %q, want %q", path, onDisk.ModelSHA256, wantSHA)
+		}
+		if onDisk.ElapsedSeconds <= 0 {
+			t.Errorf("%s: elapsed_seconds %v, want > 0", path, onDisk.ElapsedSeconds)
+		}
+
 		wantDocs := heldOut
 		if res.TaskSet == "general" {
 			wantDocs = 2
