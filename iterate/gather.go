@@ -233,7 +233,7 @@ func gatherEval(ws string, run *Run, logger *slog.Logger) error {
 
 	summary := stageSummary(run, "eval")
 	for _, path := range paths {
-		var result evalResultFile
+		var result eval.Result
 		if err := decodeJSONFile(path, &result); err != nil {
 			return err
 		}
@@ -255,16 +255,6 @@ func gatherEval(ws string, run *Run, logger *slog.Logger) error {
 	}
 	summary.Stats = map[string]float64{"results": float64(len(paths))}
 	return nil
-}
-
-// evalResultFile is an eval result file with the evaluation's wall time, which
-// eval.Result does not carry yet.
-//
-// TODO: read eval.Result's own field once eval records its elapsed time;
-// until then eval stages have a time only from RecordInput.Seconds.
-type evalResultFile struct {
-	eval.Result
-	ElapsedSeconds float64 `json:"elapsed_seconds"`
 }
 
 // setMetric stores a finite value; JSON cannot carry NaN or infinities, so

@@ -497,3 +497,33 @@ func TestRecordFileMode(t *testing.T) {
 		t.Errorf("run.json mode: got %v, want 0644", got)
 	}
 }
+
+func TestRecordEvalSecondsFromResults(t *testing.T) {
+	ws := t.TempDir()
+	fillWorkspace(t, ws)
+	base := evalResult("base", "legal-heldout", 20)
+	base.ElapsedSeconds = 1.5
+	tuned := evalResult("tuned", "legal-heldout", 12)
+	tuned.ElapsedSeconds = 2.25
+	writeJSON(t, ws, "eval/base__legal-heldout.json", base)
+	writeJSON(t, ws, "eval/tuned__legal-heldout.json", tuned)
+
+	run, err := Record(ws, RecordInput{ToolVersion: "v0.1.0", Now: time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+	var got float64
+	found := false
+	for _, stage := range run.Stages {
+		if stage.Name == "eval" {
+			got, found = stage.Seconds, true
+		}
+	}
+	if !found {
+		t.Fatalf("stages %v have no eval stage", run.Stages)
+	}
+	// 1.5 and 2.25 are exact in binary floating point, so the sum is exact.
+	if got != 3.75 {
+		t.Errorf("eval seconds = %v, want 3.75 (sum of elapsed_seconds)", got)
+	}
+}
