@@ -49,6 +49,10 @@ type Options struct {
 	// checked against the clean output. Empty means the folder "finetune"
 	// next to CleanDir, as in the workspace layout.
 	FinetuneDir string
+	// EvalDir is the eval stage folder. Its results for the model "tuned"
+	// are checked against the weights in FinetuneDir's model folder. Empty
+	// means the folder "eval" next to FinetuneDir.
+	EvalDir string
 	// OutDir is the folder that receives audit.json; it is created when
 	// missing.
 	OutDir string

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/adapt-llm/adapt/corpus"
+	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
+	"github.com/adapt-llm/adapt/model/safetensors"
 )
 
 // writeStage writes docs and rejected rows with the corpus writers into
@@ -432,6 +434,56 @@ func TestRunReportsStaleOutputs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			setInputs(t, cleanDir, tc.cleanInputs)
 			writeMetrics(tc.dataShards)
+			report, err := Run(context.Background(), Options{CollectDir: collectDir, CleanDir: cleanDir, OutDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(report.Problems, tc.wantProblems) {
+				t.Errorf("problems: got %q, want %q", report.Problems, tc.wantProblems)
+			}
+		})
+	}
+}
+
+func TestRunReportsStaleEval(t *testing.T) {
+	collectDir, cleanDir := fixture(t)
+	ws := filepath.Dir(cleanDir)
+	modelDir := filepath.Join(ws, "finetune", finetune.ModelDirName)
+	if err := os.MkdirAll(modelDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// HashFolder hashes model.safetensors as bytes, so any content will do.
+	if err := os.WriteFile(filepath.Join(modelDir, "model.safetensors"), []byte("current weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	current, err := safetensors.HashFolder(modelDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const stale = "eval results are stale: scored a different model; re-run adapt eval"
+
+	cases := []struct {
+		name         string
+		model        string
+		modelSHA256  string
+		wantProblems []string
+	}{
+		{"current tuned result", "tuned", current, nil},
+		{"tuned result of other weights", "tuned", strings.Repeat("0", 64), []string{stale}},
+		{"tuned result without hash", "tuned", "", nil},
+		{"base result of other weights", "base", strings.Repeat("0", 64), nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			evalDir := filepath.Join(ws, "eval")
+			os.RemoveAll(evalDir)
+			if err := os.MkdirAll(evalDir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := json.Marshal(eval.Result{Model: tc.model, TaskSet: "legal", ModelSHA256: tc.modelSHA256})
+			if err := os.WriteFile(filepath.Join(evalDir, tc.model+"__legal.json"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
 			report, err := Run(context.Background(), Options{CollectDir: collectDir, CleanDir: cleanDir, OutDir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
