@@ -98,4 +98,5 @@ var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"float":   formatFloat,
 	"percent": formatPercent,
 	"seconds": formatSeconds,
+	"plural":  pluralWord,
 }).Parse(pageHTML))

@@ -426,6 +426,18 @@ func TestWriteNamesResultFromFileName(t *testing.T) {
 	}
 }
 
+func TestWriteOneRunSingular(t *testing.T) {
+	ws := t.TempDir()
+	writeJSON(t, filepath.Join(ws, "eval", "tuned__medical-heldout.json"), eval.Result{Metrics: map[string]float64{"perplexity": 9}})
+	if _, err := iterate.Record(ws, iterate.RecordInput{ToolVersion: "v0.1.0", Now: fixedNow}); err != nil {
+		t.Fatal(err)
+	}
+	html := renderReport(t, ws)
+	if want := "<p>1 run recorded.</p>"; !strings.Contains(html, want) {
+		t.Errorf("report does not contain %q", want)
+	}
+}
+
 func TestFormatCountDoesNotBreak(t *testing.T) {
 	cases := []struct {
 		n    int64

@@ -486,6 +486,15 @@ func readJSON(path string, v any) error {
 
 // formatCount writes n with narrow no-break spaces (U+202F) as thousands
 // separators ("12 345"), so a count never wraps inside a table cell.
+// pluralWord returns singular when n is 1 and plural otherwise, so that a
+// count reads "1 run" and "2 runs".
+func pluralWord(n int, singular, plural string) string {
+	if n == 1 {
+		return singular
+	}
+	return plural
+}
+
 func formatCount(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := strings.HasPrefix(s, "-")

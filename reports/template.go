@@ -223,7 +223,7 @@ ul.ids { columns: 2; font-family: ui-monospace, monospace; font-size: 12px; }
 {{- else if .Error}}
 <p class="error">{{.Error}}</p>
 {{- else}}
-<p>{{.Total}} runs recorded{{if gt .Total (len .Rows)}}, newest {{len .Rows}} shown{{end}}.</p>
+<p>{{.Total}} {{plural .Total "run" "runs"}} recorded{{if gt .Total (len .Rows)}}, newest {{len .Rows}} shown{{end}}.</p>
 <table>
 <thead><tr><th>run</th><th>parent</th><th>created (UTC)</th><th>tool</th><th class="n">inputs</th><th>perplexity</th></tr></thead>
 <tbody>
