@@ -39,6 +39,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/adapt-llm/adapt/finetune"
@@ -74,6 +75,10 @@ type workerResult struct {
 	StepSeconds     []float64 `json:"step_seconds"`
 	TokensPerSecond float64   `json:"tokens_per_second"`
 	PeakRSSKiB      int64     `json:"peak_rss_kib"`
+	// CPUSeconds is the user+system CPU time of the whole process over the
+	// timed steps, which other processes on a loaded machine inflate less
+	// than wall time.
+	CPUSeconds float64 `json:"cpu_seconds"`
 
 	// adapt only.
 	GemmSeconds      float64 `json:"gemm_seconds,omitempty"`
@@ -158,8 +163,8 @@ func run(names, backends []string, warmup, steps, threads int, python, script, w
 		log.Printf("float32 peak: %.1f GFLOP/s (best of 5 sgemm %d^3, %s backend, %d threads)", peak/1e9, peakSize, tensor.BLAS(), threads)
 	}
 
-	fmt.Printf("| model | framework | tokens/s | step s (median) | peak RSS MiB | first loss | MFU | matmul share |\n")
-	fmt.Printf("|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| model | framework | tokens/s | tokens per CPU-s | step s (median) | peak RSS MiB | first loss | MFU | matmul share |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|---|---|\n")
 	for _, name := range names {
 		sp, ok := specs[name]
 		if !ok {
@@ -318,7 +323,8 @@ func printRow(name string, res workerResult, flopsPerToken, peak float64) {
 	if res.BLAS != "" {
 		framework += " (" + res.BLAS + ")"
 	}
-	fmt.Printf("| %s | %s | %.0f | %.3f | %.0f | %.6f | %s | %s |\n", name, framework, res.TokensPerSecond,
+	perCPU := res.TokensPerSecond * total / res.CPUSeconds
+	fmt.Printf("| %s | %s | %.0f | %.0f | %.3f | %.0f | %.6f | %s | %s |\n", name, framework, res.TokensPerSecond, perCPU,
 		median(res.StepSeconds), float64(res.PeakRSSKiB)/1024, res.Losses[0], mfu, share)
 }
 
@@ -352,9 +358,11 @@ func trainAdapt(dir, batchPath string, warmup, steps int, cpuProfile string) (wo
 	opt := finetune.NewAdamW(params, 0.9, 0.95, 1e-8, weightDecay)
 	res := workerResult{Framework: "adapt", Threads: runtime.GOMAXPROCS(0), BLAS: tensor.BLAS() + ", " + tensor.GemmKernel()}
 	var gemmStart tensor.GemmStats
+	var cpuStart float64
 	for step := 0; step < warmup+steps; step++ {
 		if step == warmup {
 			gemmStart = tensor.GemmTotals()
+			cpuStart = cpuSeconds()
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
 				if err != nil {
@@ -380,6 +388,7 @@ func trainAdapt(dir, batchPath string, warmup, steps int, cpuProfile string) (wo
 		}
 	}
 	pprof.StopCPUProfile()
+	res.CPUSeconds = cpuSeconds() - cpuStart
 
 	var total float64
 	for _, s := range res.StepSeconds {
@@ -453,6 +462,15 @@ func timeKernels(cfg model.GPT2Config, b batchFile, params []finetune.Tensor, op
 		}
 	})
 	return &k
+}
+
+// cpuSeconds returns the user and system CPU time of this process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // peakRSSKiB returns VmHWM from /proc/self/status, or 0 where it is missing.
