@@ -133,3 +133,17 @@ func saveAdapter(adapter *model.LoRA, outDir, baseModel string) error {
 		return adapter.Save(tmp, baseModel)
 	})
 }
+
+// writeOrRemoveAdapter saves adapter to outDir/adapter, or, when adapter is
+// nil because the run was a full fine-tune, removes any adapter folder an
+// earlier LoRA run left there.
+func writeOrRemoveAdapter(adapter *model.LoRA, outDir, baseModel string) error {
+	if adapter != nil {
+		return saveAdapter(adapter, outDir, baseModel)
+	}
+	dir := filepath.Join(outDir, AdapterDirName)
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing adapter of an earlier LoRA run: %w", err)
+	}
+	return nil
+}

@@ -184,3 +184,28 @@ func TestRunLoRAUnknownTarget(t *testing.T) {
 		t.Errorf("got %v, want ErrInvalidConfig naming q_proj", err)
 	}
 }
+
+func TestRunFullAfterLoRARemovesAdapter(t *testing.T) {
+	root := t.TempDir()
+	base, data, out := filepath.Join(root, "base"), filepath.Join(root, "clean"), filepath.Join(root, "finetune")
+	writeTinyBaseModel(t, base)
+	writeTinyCorpus(t, data, 10)
+	adapterDir := filepath.Join(out, AdapterDirName)
+
+	if _, err := Run(context.Background(), Options{DataDir: data, BaseModel: base, OutDir: out, Config: tinyLoRAConfig()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(adapterDir); err != nil {
+		t.Fatalf("LoRA run wrote no adapter: %v", err)
+	}
+
+	if _, err := Run(context.Background(), Options{DataDir: data, BaseModel: base, OutDir: out, Config: tinyRunConfig()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(adapterDir); !os.IsNotExist(err) {
+		t.Errorf("adapter folder after a full run: got stat error %v, want not exist", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, ModelDirName, "model.safetensors")); err != nil {
+		t.Errorf("full run left no model: %v", err)
+	}
+}

@@ -56,6 +56,9 @@ const (
 // data, base model and settings resumes from the newest one. A run that
 // completes removes its checkpoints unless KeepCheckpointsAfterSuccess is
 // set, and checkpoints left by a completed run never block a new one.
+// A LoRA run also writes OutDir/adapter; a full run removes an adapter left
+// there by an earlier LoRA run once its own model is written, because that
+// adapter no longer matches OutDir/model.
 func Run(ctx context.Context, opts Options) (*Metrics, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -153,10 +156,8 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	if adapter != nil {
-		if err := saveAdapter(adapter, opts.OutDir, opts.BaseModel); err != nil {
-			return nil, err
-		}
+	if err := writeOrRemoveAdapter(adapter, opts.OutDir, opts.BaseModel); err != nil {
+		return nil, err
 	}
 	metrics := &Metrics{
 		BaseModel:        opts.BaseModel,
