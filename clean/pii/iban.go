@@ -30,19 +30,22 @@ const maxIBANLength = 34
 
 // findIBANs returns the IBANs in text[lo:hi], in the electronic form
 // ("GB82WEST12345698765432") or the paper form with a space after every
-// four characters ("GB82 WEST 1234 5698 7654 32"). Letters must be upper
-// case, as ISO 13616-1 prints them.
+// four characters ("GB82 WEST 1234 5698 7654 32"). Letters match in any
+// case ("gb82 west ...", "Gb82 West ..."): ISO 13616-1 prints them in upper
+// case, but people type them in lower case too, so they are read as upper
+// case for the length table and the check.
 func findIBANs(text string, lo, hi int) []Match {
 	var matches []Match
 	var buf [maxIBANLength]byte
 	for i := lo; i+4 <= hi; i++ {
-		if !isUpper(text[i]) || !isUpper(text[i+1]) || !isDigit(text[i+2]) || !isDigit(text[i+3]) {
+		if !isASCIILetter(text[i]) || !isASCIILetter(text[i+1]) || !isDigit(text[i+2]) || !isDigit(text[i+3]) {
 			continue
 		}
 		if i > lo && (isDigit(text[i-1]) || isASCIILetter(text[i-1])) {
 			continue
 		}
-		length := ibanLengths[text[i:i+2]]
+		country := [2]byte{toUpper(text[i]), toUpper(text[i+1])}
+		length := ibanLengths[string(country[:])] // the conversion does not allocate
 		if length == 0 {
 			continue
 		}
@@ -56,18 +59,19 @@ func findIBANs(text string, lo, hi int) []Match {
 	return matches
 }
 
-// readIBAN reads length upper-case letters and digits from text[start:hi],
-// allowing one space after each group of four, and returns the end of the
-// IBAN when it ends at a word boundary and passes the MOD 97-10 check.
+// readIBAN reads length ASCII letters and digits from text[start:hi] into
+// buf, with letters converted to upper case, allowing one space after each
+// group of four. It returns the end of the IBAN when it ends at a word
+// boundary and passes the MOD 97-10 check.
 func readIBAN(text string, start, hi, length int, buf []byte) (int, bool) {
 	j := start
 	for len(buf) < length && j < hi {
 		c := text[j]
 		switch {
-		case isDigit(c) || isUpper(c):
-			buf = append(buf, c)
+		case isDigit(c) || isASCIILetter(c):
+			buf = append(buf, toUpper(c))
 			j++
-		case c == ' ' && len(buf)%4 == 0 && j+1 < hi && (isDigit(text[j+1]) || isUpper(text[j+1])):
+		case c == ' ' && len(buf)%4 == 0 && j+1 < hi && (isDigit(text[j+1]) || isASCIILetter(text[j+1])):
 			j++
 		default:
 			return 0, false
@@ -83,7 +87,7 @@ func readIBAN(text string, start, hi, length int, buf []byte) (int, bool) {
 }
 
 // ibanChecksumValid applies the ISO/IEC 7064 MOD 97-10 check to an IBAN in
-// electronic form.
+// electronic form with upper-case letters.
 func ibanChecksumValid(iban []byte) bool {
 	rem := 0
 	for k := range iban {
@@ -95,4 +99,13 @@ func ibanChecksumValid(iban []byte) bool {
 		}
 	}
 	return rem == 1
+}
+
+// toUpper returns the upper-case form of an ASCII letter and any other byte
+// unchanged.
+func toUpper(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
 }

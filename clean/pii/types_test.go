@@ -72,6 +72,11 @@ func TestFindIBANs(t *testing.T) {
 		{"Netherlands", "NL91ABNA0417164300", []string{"IBAN:NL91ABNA0417164300"}},
 		{"Norway shortest", "NO93 8601 1117 947", []string{"IBAN:NO93 8601 1117 947"}},
 		{"in Chinese text", "账户GB82WEST12345698765432。", []string{"IBAN:GB82WEST12345698765432"}},
+		{"Germany lower case grouped", "iban de89 3704 0044 0532 0130 00 ok", []string{"IBAN:de89 3704 0044 0532 0130 00"}},
+		{"UK lower case", "gb82 west 1234 5698 7654 32", []string{"IBAN:gb82 west 1234 5698 7654 32"}},
+		{"UK mixed case", "Gb82 West 1234 5698 7654 32", []string{"IBAN:Gb82 West 1234 5698 7654 32"}},
+		{"Netherlands lower case electronic", "nl91abna0417164300", []string{"IBAN:nl91abna0417164300"}},
+		{"France lower-case letter in BBAN", "FR14 2004 1010 0505 0001 3m02 606", []string{"IBAN:FR14 2004 1010 0505 0001 3m02 606"}},
 	})
 }
 
@@ -81,7 +86,9 @@ func TestFindIBANsNegatives(t *testing.T) {
 		{"wrong length for country", "GB82 WEST 1234 5698 7654 3", nil},
 		{"too long", "GB82WEST123456987654321", nil},
 		{"unknown country", "ZZ82WEST12345698765432", nil},
-		{"lower case", "gb82 west 1234 5698 7654 32", nil},
+		{"lower case wrong check digits", "gb83 west 1234 5698 7654 32", nil},
+		{"lower case glued to a word", "xgb82west12345698765432", nil},
+		{"lower case unknown country", "zz82west12345698765432", nil},
 		{"glued to a word", "XGB82WEST12345698765432", nil},
 		{"spaces not after four", "GB82 WES T1234 5698 7654 32", nil},
 		{"part number", "part DE12 and model AB12 3456", nil},
@@ -312,6 +319,7 @@ func TestRedactNewTypes(t *testing.T) {
 		{"card and SSN", "card 4111-1111-1111-1111 SSN 123-45-6789", "card <CARD> SSN <SSN>"},
 		{"IPv6", "from 2001:db8::1.", "from <IP>."},
 		{"Chinese", "身份证11010519491231002X，手机13812345678", "身份证<CN_ID>，手机<PHONE>"},
+		{"lower-case grouped IBAN", "pay to de89 3704 0044 0532 0130 00.", "pay to <IBAN>."},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
