@@ -19,7 +19,9 @@ import "errors"
 //   - NewLoRA and LoadLoRA, when the model is not a *GPT2 or *Llama, already
 //     has an adapter, r is not positive, lora_alpha is negative,
 //     lora_dropout is outside [0, 1), or a target module is an invalid
-//     pattern or matches no layer;
+//     pattern or matches no layer. NewLoRA also returns it when any one
+//     target entry matches no layer or r exceeds min(in_features,
+//     out_features) of a wrapped layer;
 //   - ParsePEFTConfig (and so LoadLoRA), when adapter_config.json uses a
 //     PEFT feature that is not implemented, such as DoRA or a peft_type
 //     other than LORA.

@@ -200,9 +200,11 @@ type LoRA struct {
 // is U(-1/sqrt(IN), 1/sqrt(IN)), and B zero, so the model's output is
 // unchanged until training moves B. It returns an error wrapping
 // ErrUnsupported when m is not a *GPT2 or *Llama, already has an adapter,
-// cfg is invalid or a target module matches no layer.
+// cfg is invalid, an entry of TargetModules (or TargetRegexp) matches no
+// layer, or R exceeds min(IN, OUT) of a wrapped layer. A rank above that
+// adds parameters without raising the rank of the update B A.
 func NewLoRA(m CausalLM, cfg LoRAConfig) (*LoRA, error) {
-	l, err := newLoRA(m, cfg)
+	l, err := newLoRA(m, cfg, true)
 	if err != nil {
 		return nil, err
 	}
@@ -217,8 +219,12 @@ func NewLoRA(m CausalLM, cfg LoRAConfig) (*LoRA, error) {
 	return l, nil
 }
 
-// newLoRA allocates a zeroed adapter for m without attaching it.
-func newLoRA(m CausalLM, cfg LoRAConfig) (*LoRA, error) {
+// newLoRA allocates a zeroed adapter for m without attaching it. When
+// strict is set, as for a new adapter, every target entry must match a
+// layer and R must not exceed min(IN, OUT) of any wrapped layer. Otherwise,
+// as for an adapter read from a PEFT folder, which PEFT allows to list
+// modules a model lacks or to use any rank, one match is enough.
+func newLoRA(m CausalLM, cfg LoRAConfig, strict bool) (*LoRA, error) {
 	host, ok := m.(loraHost)
 	if !ok {
 		return nil, fmt.Errorf("%w: LoRA supports GPT-2 and Llama-family models, not %T", ErrUnsupported, m)
@@ -229,9 +235,17 @@ func newLoRA(m CausalLM, cfg LoRAConfig) (*LoRA, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	sites, err := selectSites(host, cfg)
+	sites, err := selectSites(host, cfg, strict)
 	if err != nil {
 		return nil, err
+	}
+	if strict {
+		for _, s := range sites {
+			if limit := min(s.in, s.out); cfg.R > limit {
+				return nil, fmt.Errorf("%w: LoRA rank r %d exceeds min(in_features, out_features) = %d of layer %s (in_features %d, out_features %d); use r <= %d",
+					ErrUnsupported, cfg.R, limit, s.path, s.in, s.out, limit)
+			}
+		}
 	}
 
 	l := &LoRA{Config: cfg, host: host, scale: float32(cfg.scaling())}
@@ -264,48 +278,85 @@ func newParam(name string, shape ...int) *Param {
 
 // selectSites returns the layers of host that cfg's targets match, in the
 // model's order, as PEFT's check_target_module_exists matches them.
-func selectSites(host loraHost, cfg LoRAConfig) ([]linearSite, error) {
-	var match func(path string) bool
-	switch {
-	case cfg.TargetRegexp == "all-linear":
-		match = func(string) bool { return true }
-	case cfg.TargetRegexp != "":
-		re, err := regexp.Compile(`^(?:` + cfg.TargetRegexp + `)$`)
-		if err != nil {
-			return nil, fmt.Errorf("%w: target_modules pattern %q: %w", ErrUnsupported, cfg.TargetRegexp, err)
-		}
-		match = re.MatchString
-	default:
-		targets := cfg.TargetModules
-		if len(targets) == 0 {
-			targets = host.defaultTargets()
-		}
-		match = func(path string) bool {
-			for _, t := range targets {
-				if path == t || strings.HasSuffix(path, "."+t) {
-					return true
-				}
+func selectSites(host loraHost, cfg LoRAConfig, strict bool) ([]linearSite, error) {
+	all := host.linearSites()
+	if cfg.TargetRegexp != "" {
+		match := func(string) bool { return true }
+		if cfg.TargetRegexp != "all-linear" {
+			re, err := regexp.Compile(`^(?:` + cfg.TargetRegexp + `)$`)
+			if err != nil {
+				return nil, fmt.Errorf("%w: target_modules pattern %q: %w", ErrUnsupported, cfg.TargetRegexp, err)
 			}
-			return false
+			match = re.MatchString
 		}
+		var sites []linearSite
+		for _, s := range all {
+			if match(s.path) {
+				sites = append(sites, s)
+			}
+		}
+		if len(sites) == 0 {
+			return nil, fmt.Errorf("%w: lora target_modules pattern %q matches no layer of this %s model; its linear layers are %s",
+				ErrUnsupported, cfg.TargetRegexp, modelTypeName(host), strings.Join(layerNames(all), ", "))
+		}
+		return sites, nil
 	}
 
+	targets := cfg.TargetModules
+	if len(targets) == 0 {
+		targets = host.defaultTargets()
+	}
+	matched := make([]bool, len(targets))
 	var sites []linearSite
-	for _, s := range host.linearSites() {
-		if match(s.path) {
+	for _, s := range all {
+		hit := false
+		for i, t := range targets {
+			if s.path == t || strings.HasSuffix(s.path, "."+t) {
+				matched[i], hit = true, true
+			}
+		}
+		if hit {
 			sites = append(sites, s)
 		}
 	}
-	if len(sites) == 0 {
-		var names []string
-		for _, s := range host.linearSites() {
-			names = append(names, s.path[strings.LastIndexByte(s.path, '.')+1:])
+	var unmatched []string
+	for i, t := range targets {
+		if !matched[i] {
+			unmatched = append(unmatched, t)
 		}
-		slices.Sort(names)
-		return nil, fmt.Errorf("%w: LoRA targets %q %v match no layer; this model has %v",
-			ErrUnsupported, cfg.TargetRegexp, cfg.TargetModules, slices.Compact(names))
+	}
+	if len(sites) == 0 || (strict && len(unmatched) > 0) {
+		return nil, fmt.Errorf("%w: lora target_modules %v match no layer of this %s model; its linear layers are %s",
+			ErrUnsupported, unmatched, modelTypeName(host), strings.Join(layerNames(all), ", "))
 	}
 	return sites, nil
+}
+
+// layerNames returns the distinct last components of the sites' module
+// paths, the names target_modules uses, in the order of the first layer.
+func layerNames(sites []linearSite) []string {
+	var names []string
+	for _, s := range sites {
+		name := s.path[strings.LastIndexByte(s.path, '.')+1:]
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// modelTypeName returns the config.json model_type of host for messages.
+func modelTypeName(host loraHost) string {
+	switch m := host.(type) {
+	case *GPT2:
+		return "gpt2"
+	case *Llama:
+		if m.Config.ModelType != "" {
+			return m.Config.ModelType
+		}
+		return "llama"
+	}
+	return fmt.Sprintf("%T", host)
 }
 
 // Parameters returns the adapter's tensors in the model's layer order, A

@@ -122,7 +122,7 @@ func LoadLoRA(m CausalLM, dir string) (*LoRA, error) {
 		return nil, fmt.Errorf("loading adapter weights: %w", err)
 	}
 
-	l, err := newLoRA(m, cfg)
+	l, err := newLoRA(m, cfg, false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}

@@ -311,7 +311,13 @@ func TestNewLoRAErrors(t *testing.T) {
 	}{
 		{"zero rank", LoRAConfig{R: 0}, "rank"},
 		{"dropout one", LoRAConfig{R: 2, Dropout: 1}, "lora_dropout"},
-		{"unknown target", LoRAConfig{R: 2, TargetModules: []string{"q_proj"}}, "match no layer"},
+		{"unknown target", LoRAConfig{R: 2, TargetModules: []string{"q_proj"}},
+			"lora target_modules [q_proj] match no layer of this gpt2 model; its linear layers are c_attn, c_proj, c_fc"},
+		{"one unknown target", LoRAConfig{R: 2, TargetModules: []string{"c_attn", "c_fcc"}}, "target_modules [c_fcc] match no layer"},
+		{"pattern matching nothing", LoRAConfig{R: 2, TargetRegexp: `.*\.q_proj`}, "matches no layer of this gpt2 model"},
+		// smallGPT2 has n_embd 8, so c_attn is [8 in, 24 out].
+		{"rank above layer width", LoRAConfig{R: 9, TargetModules: []string{"c_attn"}},
+			"rank r 9 exceeds min(in_features, out_features) = 8 of layer transformer.h.0.attn.c_attn (in_features 8, out_features 24)"},
 		{"bad pattern", LoRAConfig{R: 2, TargetRegexp: "("}, "pattern"},
 	}
 	for _, tc := range cases {
@@ -321,6 +327,9 @@ func TestNewLoRAErrors(t *testing.T) {
 				t.Errorf("got %v, want ErrUnsupported mentioning %q", err, tc.want)
 			}
 		})
+	}
+	if _, err := NewLoRA(smallGPT2(), LoRAConfig{R: 8, TargetModules: []string{"c_attn"}}); err != nil {
+		t.Errorf("rank equal to layer width: got %v, want nil", err)
 	}
 	m := smallGPT2()
 	if _, err := NewLoRA(m, LoRAConfig{R: 2}); err != nil {
