@@ -297,3 +297,57 @@ func TestSummariesSingular(t *testing.T) {
 		})
 	}
 }
+
+// TestInvalidValueExitStatus checks that an invalid value exits with the
+// usage status when a flag set it and with the bad-input status when the
+// config file set it.
+func TestInvalidValueExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	ws := filepath.Join(dir, "ws")
+	model := writeModel(t, filepath.Join(dir, "model"))
+	writeFile(t, filepath.Join(ws, "clean", "manifest.json"), "{}")
+	configFile := func(name, text string) string {
+		path := filepath.Join(dir, name+".yaml")
+		writeFile(t, path, text)
+		return path
+	}
+
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStderr string
+	}{
+		{"flag max steps", []string{"finetune", "-w", ws, "--base-model", model, "--max-steps", "-1"}, exitUsage, "invalid --max-steps"},
+		{"flag lora rank", []string{"finetune", "-w", ws, "--base-model", model, "--lora", "--lora-r", "-2"}, exitUsage, "invalid --lora-r"},
+		{"flag lr schedule", []string{"finetune", "-w", ws, "--base-model", model, "--lr-schedule", "step"}, exitUsage, "invalid --lr-schedule"},
+		{"flag replay fraction", []string{"finetune", "-w", ws, "--base-model", model, "--replay", "g.jsonl", "--replay-fraction", "-0.5"}, exitUsage, "invalid --replay-fraction"},
+		{"flag max steps not a number", []string{"finetune", "-w", ws, "--max-steps", "many"}, exitUsage, "many"},
+		{"flag domain score", []string{"collect", "-w", ws, "--min-domain-score", "-1", dir}, exitUsage, "invalid --min-domain-score"},
+		{"flag domain", []string{"collect", "-w", ws, "--domain", "a b", dir}, exitUsage, "invalid --domain"},
+		{"flag model name", []string{"eval", "-w", ws, "--model", "a b=" + model}, exitUsage, "invalid --model"},
+		{"flag model twice", []string{"eval", "-w", ws, "--model", "m=" + model, "--model", "m=" + model}, exitUsage, "invalid --model"},
+		{"flag jsonl name", []string{"eval", "-w", ws, "--jsonl", "a b=x.jsonl"}, exitUsage, "invalid --jsonl"},
+		{"flag export type", []string{"export", "-w", ws, "--type", "q4", "--out", "m.gguf"}, exitUsage, "invalid --type"},
+		{"flag quickstart steps", []string{"quickstart", "--max-steps", "-1"}, exitUsage, "invalid --max-steps"},
+		{"flag device", []string{"eval", "-w", ws, "--device", "tpu"}, exitUsage, "tpu"},
+		{"config max steps", []string{"finetune", "-w", ws, "--base-model", model, "--config", configFile("steps", "finetune:\n  max_steps: -1\n")}, exitBadInput, "finetune.max_steps"},
+		{"config lora rank", []string{"finetune", "-w", ws, "--base-model", model, "--config", configFile("lora", "finetune:\n  lora:\n    enabled: true\n    r: -2\n")}, exitBadInput, "finetune.lora.r"},
+		{"config domain score", []string{"collect", "-w", ws, "--config", configFile("score", "collect:\n  min_domain_score: -1\n"), dir}, exitBadInput, "collect.min_domain_score"},
+		{"config model name", []string{"eval", "-w", ws, "--config", configFile("models", "eval:\n  models:\n    - name: a b\n      dir: x\n")}, exitBadInput, "eval.models[0].name"},
+		{"config model name with jsonl flag", []string{"eval", "-w", ws, "--jsonl", "j=x.jsonl", "--config", configFile("models2", "eval:\n  models:\n    - name: a b\n      dir: x\n")}, exitBadInput, "eval.models[0].name"},
+		{"config task set", []string{"eval", "-w", ws, "--jsonl", "j=x.jsonl", "--config", configFile("sets", "eval:\n  task_sets:\n    - name: a b\n      kind: jsonl\n      path: x\n")}, exitBadInput, "eval.task_sets[0].name"},
+		{"config device", []string{"eval", "-w", ws, "--config", configFile("device", "device: tpu\n")}, exitBadInput, "device"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runAdapt(t, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("got exit status %d, want %d; stderr: %s", code, tt.wantCode, stderr)
+			}
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("got stderr %q, want it to contain %q", stderr, tt.wantStderr)
+			}
+		})
+	}
+}

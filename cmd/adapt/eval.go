@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -56,6 +57,7 @@ func (a *adapt) evalAction(c *cli.Context) error {
 			cfg.Eval.Models = append(cfg.Eval.Models, config.Model{Name: name, Dir: dir})
 		}
 	}
+	firstFlagTaskSet := len(cfg.Eval.TaskSets)
 	for _, spec := range c.StringSlice("jsonl") {
 		name, path, err := splitNameValue("--jsonl", spec)
 		if err != nil {
@@ -64,13 +66,32 @@ func (a *adapt) evalAction(c *cli.Context) error {
 		cfg.Eval.TaskSets = append(cfg.Eval.TaskSets, config.TaskSet{Name: name, Kind: config.TaskSetJSONL, Path: path})
 	}
 	if err := cfg.Validate(); err != nil {
-		return err
+		return evalFlagError(c, err, firstFlagTaskSet)
 	}
 	if cfg.Device, err = selectDevice(c, cfg.Device); err != nil {
 		return err
 	}
 
 	_, err = a.runEval(c.Context, ws, cfg)
+	return err
+}
+
+// evalFlagError turns a config validation error on a model into a usage
+// error naming --model when --model set the models. It does the same for
+// --jsonl when the error is on a task set at index first or later, because
+// --jsonl appends those. It returns any other err unchanged.
+func evalFlagError(c *cli.Context, err error, first int) error {
+	var cerr *config.Error
+	if !errors.As(err, &cerr) {
+		return err
+	}
+	var index int
+	if _, scanErr := fmt.Sscanf(cerr.Key, "eval.models[%d]", &index); scanErr == nil && c.IsSet("model") {
+		return usageErrorf("invalid --model: %s", cerr.Msg)
+	}
+	if _, scanErr := fmt.Sscanf(cerr.Key, "eval.task_sets[%d]", &index); scanErr == nil && index >= first {
+		return usageErrorf("invalid --jsonl: %s", cerr.Msg)
+	}
 	return err
 }
 

@@ -74,6 +74,8 @@ func (a *adapt) finetuneAction(c *cli.Context) error {
 // finetuneFlagKeys maps the config keys that finetune flags set to the
 // flags, so that an invalid flag value is reported as a usage error.
 var finetuneFlagKeys = map[string]string{
+	"finetune.base_model":      "base-model",
+	"finetune.max_steps":       "max-steps",
 	"finetune.lora.r":          "lora-r",
 	"finetune.lr_schedule":     "lr-schedule",
 	"finetune.replay.path":     "replay",
