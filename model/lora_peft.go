@@ -173,8 +173,10 @@ func canonicalAdapterName(name string) string {
 
 // Save writes the adapter to dir as a PEFT folder: adapter_config.json and
 // adapter_model.safetensors (F32), creating dir if needed. baseModel is
-// recorded as base_model_name_or_path; empty records null. Each file is
-// written under a temporary name and renamed when complete.
+// recorded as base_model_name_or_path: as an absolute path when it names a
+// local folder, so the record does not depend on the working directory,
+// and unchanged otherwise (a hub id such as "gpt2"). Empty records null.
+// Each file is written under a temporary name and renamed when complete.
 func (l *LoRA) Save(dir, baseModel string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("saving adapter: %w", err)
@@ -200,6 +202,13 @@ func (l *LoRA) Save(dir, baseModel string) error {
 		pc.LoRAAlpha = float64(l.Config.R)
 	}
 	if baseModel != "" {
+		if info, err := os.Stat(baseModel); err == nil && info.IsDir() {
+			abs, err := filepath.Abs(baseModel)
+			if err != nil {
+				return fmt.Errorf("saving adapter: resolving base model path %s: %w", baseModel, err)
+			}
+			baseModel = abs
+		}
 		pc.BaseModelNameOrPath = &baseModel
 	}
 	js, err := json.MarshalIndent(pc, "", "  ")

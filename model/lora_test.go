@@ -492,3 +492,61 @@ func readSafetensorNames(t *testing.T, path string) []string {
 	slices.Sort(names)
 	return names
 }
+
+func TestLoRASaveBaseModelPath(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "basemodel", "gpt2-small"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	cases := []struct {
+		name, base string
+		want       *string
+	}{
+		{"relative local folder", filepath.Join("basemodel", "gpt2-small"), ptr(filepath.Join(root, "basemodel", "gpt2-small"))},
+		{"hub id", "openai-community/gpt2", ptr("openai-community/gpt2")},
+		{"empty", "", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := NewLoRA(smallGPT2(), LoRAConfig{R: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := l.Save(dir, tc.base); err != nil {
+				t.Fatal(err)
+			}
+			var pc PEFTConfig
+			if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, AdapterConfigFile))), &pc); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.want == nil && pc.BaseModelNameOrPath != nil:
+				t.Errorf("base_model_name_or_path: got %q, want null", *pc.BaseModelNameOrPath)
+			case tc.want != nil && (pc.BaseModelNameOrPath == nil || *pc.BaseModelNameOrPath != *tc.want):
+				t.Errorf("base_model_name_or_path: got %v, want %q", pc.BaseModelNameOrPath, *tc.want)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestLoadLoRAToleratesTargetModelLacks(t *testing.T) {
+	l, err := NewLoRA(smallGPT2(), LoRAConfig{R: 2, TargetModules: []string{"c_attn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := l.Save(dir, ""); err != nil {
+		t.Fatal(err)
+	}
+	// PEFT loads an adapter whose target_modules also lists modules the
+	// model lacks, as long as one matches.
+	cfg := strings.Replace(readFile(t, filepath.Join(dir, AdapterConfigFile)), `"c_attn"`, `"c_attn", "q_proj"`, 1)
+	writeFile(t, filepath.Join(dir, AdapterConfigFile), cfg)
+	if _, err := LoadLoRA(smallGPT2(), dir); err != nil {
+		t.Errorf("got %v, want nil", err)
+	}
+}
