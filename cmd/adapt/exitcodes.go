@@ -125,6 +125,10 @@ var badInputSentinels = []error{
 	config.ErrInvalid,
 	collect.ErrSourceNotFound,
 	collect.ErrInvalidOptions,
+	// A remote source aimed at a refused address, or an edgar source
+	// without a contact in its User-Agent, is fixed in the config.
+	collect.ErrAddressRefused,
+	collect.ErrUserAgent,
 	clean.ErrInvalidConfig,
 	clean.ErrEmptyCorpus,
 	clean.ErrInputMismatch,

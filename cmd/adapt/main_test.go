@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/adapt-llm/adapt/clean"
+	"github.com/adapt-llm/adapt/collect"
 	"github.com/adapt-llm/adapt/config"
 	"github.com/adapt-llm/adapt/corpus"
 	"github.com/adapt-llm/adapt/eval"
@@ -321,6 +322,8 @@ func TestExitCode(t *testing.T) {
 		{"usage", context.Background(), usageErrorf("bad flag"), exitUsage},
 		{"input", context.Background(), inputErrorf("missing"), exitBadInput},
 		{"wrapped config error", context.Background(), fmt.Errorf("loading: %w", &config.Error{Err: config.ErrInvalid}), exitBadInput},
+		{"refused collect address", context.Background(), fmt.Errorf("web source: fetching http://127.0.0.1/: %w", collect.ErrAddressRefused), exitBadInput},
+		{"edgar user agent", context.Background(), fmt.Errorf("edgar source: %w", collect.ErrUserAgent), exitBadInput},
 		{"canceled context", canceled, errors.New("stopped"), exitInterrupted},
 		{"context.Canceled", context.Background(), fmt.Errorf("step: %w", context.Canceled), exitInterrupted},
 	}
