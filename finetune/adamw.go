@@ -3,6 +3,8 @@ package finetune
 import (
 	"fmt"
 	"math"
+
+	"github.com/adapt-llm/adapt/tensor"
 )
 
 // Tensor is the optimizer's view of one trainable parameter: a flat
@@ -63,26 +65,14 @@ func (o *AdamW) Step() int { return o.step }
 // using the gradients currently in Grad. It does not zero the gradients.
 func (o *AdamW) Update(lr float64) {
 	o.step++
-	t := float64(o.step)
-	bias1 := 1 - math.Pow(o.Beta1, t)
-	bias2 := 1 - math.Pow(o.Beta2, t)
-
 	for i, p := range o.params {
 		decay := 1.0
 		if len(p.Shape) >= 2 {
 			decay = 1 - lr*o.WeightDecay
 		}
-		m, v := o.m[i], o.v[i]
-		for j, g32 := range p.Grad {
-			g := float64(g32)
-			mj := o.Beta1*float64(m[j]) + (1-o.Beta1)*g
-			vj := o.Beta2*float64(v[j]) + (1-o.Beta2)*g*g
-			m[j], v[j] = float32(mj), float32(vj)
-
-			theta := float64(p.Data[j]) * decay
-			theta -= lr * (mj / bias1) / (math.Sqrt(vj/bias2) + o.Eps)
-			p.Data[j] = float32(theta)
-		}
+		tensor.AdamWUpdate(p.Data, p.Grad, o.m[i], o.v[i], tensor.AdamWStep{
+			LR: lr, Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps, Decay: decay, Step: o.step,
+		})
 	}
 }
 

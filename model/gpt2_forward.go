@@ -125,7 +125,7 @@ func (m *GPT2) forward(a *activations, ids []int32) {
 		kernels().LayerNormForward(la.ln2, la.ln2Mean, la.ln2Rstd, la.residual2, blk.ln2W.Data, blk.ln2B.Data, N, C, eps)
 		kernels().MatmulForward(la.fch, la.ln2, blk.fcW.Data, blk.fcB.Data, N, C, 4*C)
 		m.lora.forward(l, gpt2FC, la.fch, 4*C, la.ln2, N)
-		kernels().GeluForward(la.fchGelu, la.fch, N*4*C)
+		kernels().GeluForwardFast(la.fchGelu, la.fch, N*4*C)
 		kernels().MatmulForward(la.fcProj, la.fchGelu, blk.fcProjW.Data, blk.fcProjB.Data, N, 4*C, C)
 		m.lora.forward(l, gpt2MLPProj, la.fcProj, C, la.fchGelu, N)
 		kernels().ResidualForward(la.residual3, la.residual2, la.fcProj, N*C)
@@ -143,7 +143,7 @@ func (m *GPT2) forward(a *activations, ids []int32) {
 // ids[b,t+1] and the last position is IgnoreIndex. It returns 0 when every
 // target is ignored.
 func (m *GPT2) Loss(ids, targets []int32, B, T int) float32 {
-	a, count := m.lossForward(ids, targets, B, T)
+	a, count := m.lossForward(ids, targets, B, T, false)
 	return meanLoss(a.losses, count)
 }
 
@@ -153,7 +153,7 @@ func (m *GPT2) Loss(ids, targets []int32, B, T int) float32 {
 // mean by 1, so to average k micro-batches, scale the gradients by 1/k.
 func (m *GPT2) ForwardBackward(ids, targets []int32, B, T int) float32 {
 	defer m.lora.beginPass()()
-	a, count := m.lossForward(ids, targets, B, T)
+	a, count := m.lossForward(ids, targets, B, T, true)
 	loss := meanLoss(a.losses, count)
 	if count == 0 {
 		return 0
@@ -164,7 +164,7 @@ func (m *GPT2) ForwardBackward(ids, targets []int32, B, T int) float32 {
 
 // lossForward runs the forward pass and the cross-entropy, returning the
 // number of scored positions.
-func (m *GPT2) lossForward(ids, targets []int32, B, T int) (*activations, int) {
+func (m *GPT2) lossForward(ids, targets []int32, B, T int, withGrad bool) (*activations, int) {
 	if len(ids) != B*T || len(targets) != B*T {
 		panic(fmt.Sprintf("model.GPT2: %d ids and %d targets for batch %d x %d", len(ids), len(targets), B, T))
 	}
@@ -180,6 +180,12 @@ func (m *GPT2) lossForward(ids, targets []int32, B, T int) (*activations, int) {
 			panic(fmt.Sprintf("model.GPT2: target %d at position %d is outside the vocabulary [0,%d)", t, i, m.Config.VocabSize))
 		}
 		count++
+	}
+	if withGrad {
+		// One pass writes the losses and, into probs, the gradient of
+		// their mean with respect to the logits.
+		kernels().CrossEntropyForwardBackward(a.losses, a.probs, a.logits, targets, 1/float32(max(count, 1)), B*T, m.Config.VocabSize)
+		return a, count
 	}
 	kernels().CrossEntropyForward(a.losses, a.probs, a.logits, targets, B*T, m.Config.VocabSize)
 	return a, count
@@ -206,7 +212,6 @@ func (m *GPT2) backward(a *activations, ids, targets []int32, dloss float32) {
 	// Cross-entropy, then the tied output projection: dlogits overwrites
 	// probs; dlnf = dlogits @ wte, dwte += dlogits^T @ lnf.
 	dlogits := a.probs
-	kernels().CrossEntropyBackward(dlogits, a.probs, targets, dloss, N, V)
 	kernels().Gemm(false, false, N, C, V, dlogits, V, m.wte.Data, C, a.dln, C, false)
 	if m.lora == nil {
 		kernels().Gemm(true, false, V, C, N, dlogits, V, a.lnf, C, m.wte.Grad, C, true)
@@ -234,7 +239,7 @@ func (m *GPT2) backward(a *activations, ids, targets []int32, dloss float32) {
 		m.matmulBackward(a.dfcG, blk.fcProjW.Grad, blk.fcProjB.Grad, a.dres, la.fchGelu, blk.fcProjW.Data, N, 4*C, C)
 		m.lora.backward(l, gpt2MLPProj, a.dfcG, a.dres, C, la.fchGelu, N)
 		clear(a.dfc)
-		kernels().GeluBackward(a.dfc, la.fch, a.dfcG, N*4*C)
+		kernels().GeluBackwardFast(a.dfc, la.fch, a.dfcG, N*4*C)
 		clear(a.dln)
 		m.matmulBackward(a.dln, blk.fcW.Grad, blk.fcB.Grad, a.dfc, la.ln2, blk.fcW.Data, N, C, 4*C)
 		m.lora.backward(l, gpt2FC, a.dln, a.dfc, 4*C, la.ln2, N)

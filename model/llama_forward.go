@@ -209,7 +209,7 @@ func embeddingBackward(dembed, dout []float32, ids []int32, C int) {
 // ids[b,t+1] and the last position is IgnoreIndex. It returns 0 when every
 // target is ignored.
 func (m *Llama) Loss(ids, targets []int32, B, T int) float32 {
-	a, count := m.lossForward(ids, targets, B, T)
+	a, count := m.lossForward(ids, targets, B, T, false)
 	return meanLoss(a.losses, count)
 }
 
@@ -219,7 +219,7 @@ func (m *Llama) Loss(ids, targets []int32, B, T int) float32 {
 // micro-batches, scale the gradients by 1/k.
 func (m *Llama) ForwardBackward(ids, targets []int32, B, T int) float32 {
 	defer m.lora.beginPass()()
-	a, count := m.lossForward(ids, targets, B, T)
+	a, count := m.lossForward(ids, targets, B, T, true)
 	loss := meanLoss(a.losses, count)
 	if count == 0 {
 		return 0
@@ -230,7 +230,7 @@ func (m *Llama) ForwardBackward(ids, targets []int32, B, T int) float32 {
 
 // lossForward runs the forward pass and the cross-entropy, returning the
 // number of scored positions.
-func (m *Llama) lossForward(ids, targets []int32, B, T int) (*llamaActivations, int) {
+func (m *Llama) lossForward(ids, targets []int32, B, T int, withGrad bool) (*llamaActivations, int) {
 	if len(ids) != B*T || len(targets) != B*T {
 		panic(fmt.Sprintf("model.Llama: %d ids and %d targets for batch %d x %d", len(ids), len(targets), B, T))
 	}
@@ -246,6 +246,12 @@ func (m *Llama) lossForward(ids, targets []int32, B, T int) (*llamaActivations, 
 			panic(fmt.Sprintf("model.Llama: target %d at position %d is outside the vocabulary [0,%d)", t, i, m.Config.VocabSize))
 		}
 		count++
+	}
+	if withGrad {
+		// One pass writes the losses and, into probs, the gradient of
+		// their mean with respect to the logits.
+		kernels().CrossEntropyForwardBackward(a.losses, a.probs, a.logits, targets, 1/float32(max(count, 1)), B*T, m.Config.VocabSize)
+		return a, count
 	}
 	kernels().CrossEntropyForward(a.losses, a.probs, a.logits, targets, B*T, m.Config.VocabSize)
 	return a, count
@@ -265,7 +271,6 @@ func (m *Llama) backward(a *llamaActivations, ids, targets []int32, dloss float3
 	// dnormed = dlogits @ W, dW += dlogits^T @ normed.
 	w, wGrad := m.lmHeadWeight()
 	dlogits := a.probs
-	kernels().CrossEntropyBackward(dlogits, a.probs, targets, dloss, N, V)
 	kernels().Gemm(false, false, N, C, V, dlogits, V, w, C, a.dnorm, C, false)
 	if m.lora == nil {
 		kernels().Gemm(true, false, V, C, N, dlogits, V, a.normed, C, wGrad, C, true)
