@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs torchcompare on the committed tree and on a copy with
-# wire-fused-kernels.patch applied, printing the load average before each
-# run. Usage, from the repository root:
+# Runs torchcompare on the committed tree, with adapt's matrix products on
+# the Go kernel and then on OpenBLAS, printing the load average before and
+# after. Usage, from the repository root:
 #
 #   bash benchmarks/torchcompare/run.sh [torchcompare flags...]
 #
@@ -14,17 +14,9 @@ trap 'rm -rf "$tmp"' EXIT
 
 cd "$root"
 go build -o "$tmp/torchcompare" ./benchmarks/torchcompare
-mkdir "$tmp/wired"
-git archive HEAD | tar -x -C "$tmp/wired"
-(cd "$tmp/wired" && git apply "$root/benchmarks/torchcompare/wire-fused-kernels.patch" && go build -o "$tmp/torchcompare-wired" ./benchmarks/torchcompare)
 
 lscpu | grep -E '^(Model name|CPU\(s\)|Thread\(s\) per core):'
 go version
-
-echo "== committed tree, ADAPT_BLAS=go then openblas, and PyTorch"
 uptime
 "$tmp/torchcompare" -adapt-blas go,openblas "$@"
-echo "== with wire-fused-kernels.patch, and PyTorch"
-uptime
-"$tmp/torchcompare-wired" "$@"
 uptime
