@@ -12,6 +12,10 @@ test:
 bench pattern='.':
     go test -run '^$' -bench '{{pattern}}' -benchtime 1x ./...
 
+# Train the same GPT-2 models in adapt and PyTorch side by side (needs python3-torch; about 5 minutes).
+bench-torch *args:
+    bash benchmarks/torchcompare/run.sh {{args}}
+
 # Train the base model the quickstart starts from (basemodel/gpt2-debian-small).
 base-model *args:
     go run ./cmd/pretrain-base -out basemodel {{args}}
