@@ -351,3 +351,41 @@ func TestInvalidValueExitStatus(t *testing.T) {
 		})
 	}
 }
+
+func TestWorkspaceIsFile(t *testing.T) {
+	fakeStages(t)
+	dir := t.TempDir()
+	ws := filepath.Join(dir, "ws.txt")
+	writeFile(t, ws, "not a workspace")
+	model := writeModel(t, filepath.Join(dir, "model"))
+	cfgPath := filepath.Join(dir, "adapt.yaml")
+	writeFile(t, cfgPath, fmt.Sprintf("collect:\n  sources:\n    - path: %s\nfinetune:\n  base_model: %s\n", dir, model))
+	want := "workspace " + ws + " is a file, not a folder"
+
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"collect", []string{"collect", "-w", ws, dir}},
+		{"clean", []string{"clean", "-w", ws}},
+		{"finetune", []string{"finetune", "-w", ws, "--base-model", model}},
+		{"eval", []string{"eval", "-w", ws, "--model", "tuned=" + model, "--jsonl", "j=" + cfgPath}},
+		{"iterate", []string{"iterate", "-w", ws}},
+		{"audit", []string{"audit", "-w", ws}},
+		{"report", []string{"report", "-w", ws}},
+		{"export", []string{"export", "-w", ws, "--model", model, "--out", filepath.Join(dir, "m.gguf")}},
+		{"run", []string{"run", "-w", ws, "--config", cfgPath}},
+		{"quickstart", []string{"quickstart", "-w", ws, "--base-model", model}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runAdapt(t, tt.args...)
+			if code != exitBadInput {
+				t.Errorf("got exit status %d, want %d; stderr: %s", code, exitBadInput, stderr)
+			}
+			if !strings.Contains(stderr, want) {
+				t.Errorf("got stderr %q, want it to contain %q", stderr, want)
+			}
+		})
+	}
+}

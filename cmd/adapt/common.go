@@ -149,7 +149,21 @@ func loadConfig(c *cli.Context) (*config.Config, workspace, error) {
 	if !c.IsSet("workspace") && cfg.Workspace != "" {
 		ws = cfg.Workspace
 	}
+	if err := checkNotFile(workspace(ws)); err != nil {
+		return nil, "", err
+	}
 	return cfg, workspace(ws), nil
+}
+
+// checkNotFile returns an input error when ws exists and is not a folder.
+// Every command checks this first, so that a file given as -w fails before
+// a stage tries to create folders under it.
+func checkNotFile(ws workspace) error {
+	info, err := os.Stat(string(ws))
+	if err != nil || info.IsDir() {
+		return nil
+	}
+	return inputErrorf("workspace %s is a file, not a folder; pass a workspace folder with -w", ws)
 }
 
 // workspace is the root folder of a workspace. Its methods return the
@@ -192,7 +206,7 @@ func checkWorkspace(ws workspace) error {
 	case err != nil:
 		return inputErrorf("workspace %s: %w", ws, err)
 	case !info.IsDir():
-		return inputErrorf("workspace %s is not a folder; pass the workspace folder with -w", ws)
+		return inputErrorf("workspace %s is a file, not a folder; pass a workspace folder with -w", ws)
 	}
 	return nil
 }

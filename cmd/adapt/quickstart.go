@@ -78,6 +78,10 @@ func (a *adapt) quickstartAction(c *cli.Context) error {
 	if c.Int("max-steps") < 1 {
 		return usageErrorf("invalid --max-steps %d: use at least 1", c.Int("max-steps"))
 	}
+	ws := workspace(c.Path("workspace"))
+	if err := checkNotFile(ws); err != nil {
+		return err
+	}
 	device, err := selectDevice(c, "")
 	if err != nil {
 		return err
@@ -92,8 +96,8 @@ func (a *adapt) quickstartAction(c *cli.Context) error {
 		return err
 	}
 	cfg.Device = device
-	a.log.Info("quickstart", "workspace", c.Path("workspace"), "base_model", baseModel, "max_steps", cfg.Finetune.MaxSteps)
-	_, err = a.runChain(c.Context, workspace(c.Path("workspace")), cfg)
+	a.log.Info("quickstart", "workspace", string(ws), "base_model", baseModel, "max_steps", cfg.Finetune.MaxSteps)
+	_, err = a.runChain(c.Context, ws, cfg)
 	return err
 }
 
