@@ -69,6 +69,7 @@ func FuzzExtractPDFText(f *testing.F) {
 	f.Add(buildPDF("scan", []pdfPage{{image: true}}, nil, ""))
 	f.Add(encryptedPDF())
 	f.Add([]byte("%PDF-1.7\n%%EOF\n"))
+	f.Add(buildPDFStreams(helveticaNoWidths, "BT /F1 12 Tf 14 TL 72 720 Td [(a b)-250(c)] TJ T* (d) ' ET"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		text, title, err := extractPDFText(data)
 		if err != nil && (text != "" || title != "") {
