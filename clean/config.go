@@ -134,9 +134,11 @@ type Config struct {
 	// DefaultBoilerplateMaxLines.
 	BoilerplateMaxLines int `yaml:"boilerplate_max_lines" json:"boilerplate_max_lines"`
 
-	// Terminology turns the normalization of domain terms on: synonyms
-	// and abbreviations of the document's domain are replaced by their
-	// preferred term (see TerminologyFile). Default true.
+	// Terminology turns the normalization of domain terms on. It rewrites
+	// document text: abbreviations of the document's domain ("MI" in a
+	// medical document) are expanded, and synonym phrases of a
+	// TerminologyFile are replaced by their preferred term. Default false,
+	// so clean leaves the wording of training and eval text as it is.
 	Terminology bool `yaml:"terminology" json:"terminology"`
 
 	// TerminologyFile is the path of a YAML file of terminology maps per
@@ -230,7 +232,7 @@ func DefaultConfig() Config {
 		BoilerplateMinDocs:     DefaultBoilerplateMinDocs,
 		BoilerplateMinFraction: DefaultBoilerplateMinFraction,
 		BoilerplateMaxLines:    DefaultBoilerplateMaxLines,
-		Terminology:            true,
+		Terminology:            false,
 		DedupExact:             true,
 		RedactPII:              true,
 		NearDedup:              neardup.DefaultConfig(),

@@ -121,10 +121,10 @@ func TestTerminologyNormalize(t *testing.T) {
 		{"lower-case mi untouched", "about 5 mi away", "about 5 mi away", 0, 0},
 		{"mixed-case Mi untouched", "Mi casa", "Mi casa", 0, 0},
 		{"abbreviation inside word untouched", "MIT and AMI", "MIT and AMI", 0, 0},
-		{"stemmed synonym plural", "two heart attacks", "two myocardial infarction", 0, 1},
-		{"synonym keeps capital", "Heart attack risk", "Myocardial infarction risk", 0, 1},
-		{"synonym not across lines", "heart\nattack", "heart\nattack", 0, 0},
-		{"longest phrase first", "high blood pressure", "hypertension", 0, 1},
+		{"plural abbreviation untouched", "two MIs", "two MIs", 0, 0},
+		{"heart attacks untouched", "men have more heart attacks than women", "men have more heart attacks than women", 0, 0},
+		{"blood clots untouched", "blood clots in the leg", "blood clots in the leg", 0, 0},
+		{"Stroke untouched", "Stroke is a leading cause of death.", "Stroke is a leading cause of death.", 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,9 +135,68 @@ func TestTerminologyNormalize(t *testing.T) {
 		})
 	}
 	for _, domain := range []string{"medical", "legal", "financial"} {
-		if len(maps[domain].Abbreviations) == 0 || len(maps[domain].Synonyms) == 0 {
-			t.Errorf("built-in terminology of %s is empty", domain)
+		if len(maps[domain].Abbreviations) == 0 {
+			t.Errorf("built-in terminology of %s has no abbreviations", domain)
 		}
+		if n := len(maps[domain].Synonyms); n != 0 {
+			t.Errorf("built-in terminology of %s has %d synonyms, want 0", domain, n)
+		}
+	}
+}
+
+func TestTerminologySynonymsExactWords(t *testing.T) {
+	user := newTermNormalizer(TermMap{Synonyms: map[string]string{
+		"heart attack":        "myocardial infarction",
+		"heart attacks":       "myocardial infarctions",
+		"high blood pressure": "hypertension",
+		"high blood":          "unused",
+	}})
+	cases := []struct {
+		name, in, want string
+		syn            int
+	}{
+		{"singular", "a heart attack", "a myocardial infarction", 1},
+		{"plural only by its own entry", "two heart attacks", "two myocardial infarctions", 1},
+		{"keeps capital", "Heart attack risk", "Myocardial infarction risk", 1},
+		{"not across lines", "heart\nattack", "heart\nattack", 0},
+		{"longest phrase first", "high blood pressure", "hypertension", 1},
+		{"other inflection untouched", "heart attacked", "heart attacked", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, counts := user.normalize(tc.in)
+			if got != tc.want || counts.synonyms != tc.syn {
+				t.Errorf("normalize(%q) = %q, %d synonyms; want %q, %d", tc.in, got, counts.synonyms, tc.want, tc.syn)
+			}
+		})
+	}
+}
+
+// medicalProse is English medical text with lay terms and abbreviations
+// that terminology normalization would rewrite.
+const medicalProse = "Men have more heart attacks than women, and the risk of a heart attack rises with age. " +
+	"Blood clots in the deep veins of the leg can travel to the lungs, which is why a patient with DVT is watched closely. " +
+	"Stroke is one of the leading causes of death and disability, and high blood pressure is the most important risk that can be changed. " +
+	"A patient with a prior MI and HTN should have the blood pressure checked at every visit and should be told about the signs of a stroke."
+
+func TestDefaultConfigLeavesMedicalProse(t *testing.T) {
+	maps, err := LoadTerminology("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	if cfg.Terminology {
+		t.Errorf("DefaultConfig().Terminology = true, want false")
+	}
+	doc := inputDoc("med", medicalProse)
+	doc.Domain = "medical"
+
+	r := newChain(cfg, maps).process(doc)
+	if r.Reason != "" {
+		t.Fatalf("document rejected: %s %s", r.Reason, r.Detail)
+	}
+	if r.Doc.Text != medicalProse {
+		t.Errorf("text changed\n got  %q\n want %q", r.Doc.Text, medicalProse)
 	}
 }
 

@@ -8,17 +8,18 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/kljensen/snowball/english"
 	"gopkg.in/yaml.v3"
 )
 
-// Terminology normalization replaces the synonyms and abbreviations of a
+// Terminology normalization replaces the abbreviations and synonyms of a
 // domain by one preferred term, so a fine-tuned model sees one name per
-// concept. Synonyms match on words stemmed with the Porter2 ("English
-// Snowball") stemmer of github.com/kljensen/snowball v0.10.0, so
-// inflected forms match too. Abbreviations match only as whole tokens
-// written exactly as in the map, because a lower-case "mi" or a "Mi" at
-// the start of a sentence is seldom the abbreviation.
+// concept. It is off by default (Config.Terminology) because it rewrites
+// the text. Abbreviations match only as whole tokens written exactly as in
+// the map, because a lower-case "mi" or a "Mi" at the start of a sentence
+// is seldom the abbreviation. Synonyms match whole words case-insensitively
+// but otherwise exactly, with no stemming, so "heart attacks" never
+// matches an entry for "heart attack" and a plural never becomes a
+// singular term.
 
 //go:embed terminology.yaml
 var builtinTerminology []byte
@@ -30,8 +31,8 @@ const maxSynonymWords = 6
 type TermMap struct {
 	// Abbreviations maps a case-sensitive whole token to its expansion.
 	Abbreviations map[string]string `yaml:"abbreviations" json:"abbreviations"`
-	// Synonyms maps a phrase, matched on stemmed lower-case words, to the
-	// preferred term.
+	// Synonyms maps a phrase, matched case-insensitively on whole words
+	// with no stemming, to the preferred term.
 	Synonyms map[string]string `yaml:"synonyms" json:"synonyms"`
 }
 
@@ -69,29 +70,21 @@ func LoadTerminology(path string) (map[string]TermMap, error) {
 // termNormalizer applies the terminology of one domain.
 type termNormalizer struct {
 	abbreviations map[string]string
-	// synonyms maps the stems of a phrase, joined by one space, to the
-	// preferred term.
+	// synonyms maps the lower-case words of a phrase, joined by one space,
+	// to the preferred term.
 	synonyms map[string]string
-	// firstStems holds the stem of each phrase's first word, and
-	// firstPrefixes the first two bytes of those stems: a Porter2 stem
-	// starts with the same two letters as its word (the exceptions
-	// "dying", "lying" and "tying" are no terms here), so words with another
-	// prefix are never stemmed.
-	firstStems    map[string]bool
-	firstPrefixes map[string]bool
-	maxWords      int
+	// firstWords contains the lower-case first word of each phrase, so
+	// other words skip the phrase lookup.
+	firstWords map[string]bool
+	maxWords   int
 }
 
 func newTermNormalizer(m TermMap) *termNormalizer {
-	t := &termNormalizer{abbreviations: m.Abbreviations, synonyms: map[string]string{}, firstStems: map[string]bool{}, firstPrefixes: map[string]bool{}}
+	t := &termNormalizer{abbreviations: m.Abbreviations, synonyms: map[string]string{}, firstWords: map[string]bool{}}
 	for phrase, term := range m.Synonyms {
 		words := strings.Fields(strings.ToLower(phrase))
-		for i, w := range words {
-			words[i] = english.Stem(w, true)
-		}
 		t.synonyms[strings.Join(words, " ")] = term
-		t.firstStems[words[0]] = true
-		t.firstPrefixes[prefix2(words[0])] = true
+		t.firstWords[words[0]] = true
 		t.maxWords = max(t.maxWords, len(words))
 	}
 	return t
@@ -113,12 +106,12 @@ func (t *termNormalizer) normalize(text string) (string, termCounts) {
 	if len(spans) == 0 {
 		return text, counts
 	}
-	stems := make([]string, len(spans)) // filled on demand
-	stem := func(i int) string {
-		if stems[i] == "" {
-			stems[i] = english.Stem(strings.ToLower(text[spans[i].start:spans[i].end]), true)
+	lower := make([]string, len(spans)) // filled on demand
+	lowerWord := func(i int) string {
+		if lower[i] == "" {
+			lower[i] = strings.ToLower(text[spans[i].start:spans[i].end])
 		}
-		return stems[i]
+		return lower[i]
 	}
 
 	var b strings.Builder
@@ -135,8 +128,8 @@ func (t *termNormalizer) normalize(text string) (string, termCounts) {
 			continue
 		}
 
-		// Synonyms: the longest phrase of stems that starts here.
-		if len(t.synonyms) == 0 || !t.firstPrefixes[prefix2(strings.ToLower(word))] || !t.firstStems[stem(i)] {
+		// Synonyms: the longest phrase of lower-case words that starts here.
+		if len(t.synonyms) == 0 || !t.firstWords[lowerWord(i)] {
 			continue
 		}
 		for n := min(t.maxWords, len(spans)-i); n >= 1; n-- {
@@ -145,7 +138,7 @@ func (t *termNormalizer) normalize(text string) (string, termCounts) {
 			}
 			parts := make([]string, n)
 			for k := range n {
-				parts[k] = stem(i + k)
+				parts[k] = lowerWord(i + k)
 			}
 			term, ok := t.synonyms[strings.Join(parts, " ")]
 			if !ok {
@@ -170,9 +163,6 @@ func (t *termNormalizer) normalize(text string) (string, termCounts) {
 	b.WriteString(text[last:])
 	return b.String(), counts
 }
-
-// prefix2 returns the first two bytes of s, or s when it is shorter.
-func prefix2(s string) string { return s[:min(2, len(s))] }
 
 // sameLine reports whether the words are separated by spaces and hyphens
 // only, so a phrase does not match across a line break or punctuation.
