@@ -31,6 +31,17 @@ type Diff struct {
 	// ConfigChanges lists changed leaf values of the config, keyed by
 	// dotted path ("clean.min_words", "sources[0].path"), sorted by key.
 	ConfigChanges []ConfigChange `json:"config_changes,omitempty"`
+	// ConfigSections lists the top-level config sections present in one
+	// run only, or the whole config (Key "") when one run has none. Their
+	// leaf keys are in ConfigChanges too, but Write prints one line each.
+	ConfigSections []SectionChange `json:"config_sections,omitempty"`
+
+	// EffectiveChanges lists changed leaf values of the stages' effective
+	// settings (Run.Effective), keyed "effective.<stage>.<key>".
+	EffectiveChanges []ConfigChange `json:"effective_changes,omitempty"`
+	// EffectiveSections lists the stages whose effective settings are
+	// recorded in one run only (Key "effective.<stage>").
+	EffectiveSections []SectionChange `json:"effective_sections,omitempty"`
 
 	// Stages lists the stages whose counts, reasons or stats differ.
 	// Timings alone never make a stage change, because wall times differ
@@ -57,6 +68,17 @@ type ConfigChange struct {
 	Key string `json:"key"`
 	Old string `json:"old"`
 	New string `json:"new"`
+}
+
+// SectionChange is a group of config keys present in one run only.
+type SectionChange struct {
+	// Key is the section's dotted path; "" is the whole config.
+	Key string `json:"key"`
+	// Keys is the number of leaf keys in the section.
+	Keys int `json:"keys"`
+	// Added is true when the section is in the new run only, false when it
+	// is in the old run only.
+	Added bool `json:"added"`
 }
 
 // StageChange is one stage whose summary differs. Old or New is nil when
@@ -104,7 +126,15 @@ func Compare(a, b *Run) Diff {
 	}
 	d := Diff{A: a.ID, B: b.ID}
 	compareInputs(&d, a.Inputs, b.Inputs)
-	d.ConfigChanges = compareConfig(a.Config, b.Config)
+	d.ConfigChanges, d.ConfigSections = compareConfig("", a.Config, b.Config)
+	var oldEffective, newEffective any
+	if a.Effective != nil {
+		oldEffective = a.Effective
+	}
+	if b.Effective != nil {
+		newEffective = b.Effective
+	}
+	d.EffectiveChanges, d.EffectiveSections = compareConfig("effective", oldEffective, newEffective)
 	d.Stages = compareStages(a.Stages, b.Stages)
 	d.Timings = compareTimings(a.Stages, b.Stages)
 	d.Metrics = compareMetrics(a.Metrics, b.Metrics)
@@ -136,13 +166,16 @@ func compareInputs(d *Diff, old, new []Input) {
 	}
 }
 
-// compareConfig flattens both configs to dotted leaf keys and lists the
-// keys whose JSON values differ.
-func compareConfig(old, new any) []ConfigChange {
+// compareConfig flattens both configs to dotted leaf keys under prefix and
+// lists the keys whose JSON values differ, sorted by key. It also returns
+// the sections (objects or arrays) present in one config only, each at its
+// shortest such path, or one section with Key prefix when a whole config
+// is present in one run only.
+func compareConfig(prefix string, old, new any) ([]ConfigChange, []SectionChange) {
 	oldLeaves := map[string]string{}
 	newLeaves := map[string]string{}
-	flatten("", old, oldLeaves)
-	flatten("", new, newLeaves)
+	flatten(prefix, old, oldLeaves)
+	flatten(prefix, new, newLeaves)
 
 	keys := map[string]bool{}
 	for k := range oldLeaves {
@@ -159,7 +192,81 @@ func compareConfig(old, new any) []ConfigChange {
 		}
 	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
-	return changes
+
+	// Sections present in one run only.
+	switch {
+	case old == nil && new == nil:
+		return changes, nil
+	case old == nil:
+		return changes, []SectionChange{{Key: prefix, Keys: len(newLeaves), Added: true}}
+	case new == nil:
+		return changes, []SectionChange{{Key: prefix, Keys: len(oldLeaves)}}
+	}
+	oldPrefixes, newPrefixes := ancestorSet(prefix, oldLeaves), ancestorSet(prefix, newLeaves)
+	counts := map[SectionChange]int{}
+	for _, c := range changes {
+		switch {
+		case c.Old == "":
+			if section, ok := absentAncestor(prefix, c.Key, oldPrefixes); ok {
+				counts[SectionChange{Key: section, Added: true}]++
+			}
+		case c.New == "":
+			if section, ok := absentAncestor(prefix, c.Key, newPrefixes); ok {
+				counts[SectionChange{Key: section}]++
+			}
+		}
+	}
+	var sections []SectionChange
+	for s, n := range counts {
+		s.Keys = n
+		sections = append(sections, s)
+	}
+	sort.Slice(sections, func(i, j int) bool { return sections[i].Key < sections[j].Key })
+	return changes, sections
+}
+
+// ancestors returns the proper ancestors of the dotted key below prefix,
+// shortest first: "a", "a.b" and "a.b[0]" for "a.b[0].c".
+func ancestors(prefix, key string) []string {
+	var out []string
+	for i := len(prefix) + 1; i < len(key); i++ {
+		if key[i] == '.' || key[i] == '[' {
+			out = append(out, key[:i])
+		}
+	}
+	return out
+}
+
+// ancestorSet returns every proper ancestor of the leaves' keys.
+func ancestorSet(prefix string, leaves map[string]string) map[string]bool {
+	set := map[string]bool{}
+	for key := range leaves {
+		for _, a := range ancestors(prefix, key) {
+			set[a] = true
+		}
+	}
+	return set
+}
+
+// absentAncestor returns the shortest proper ancestor of key that the
+// other run lacks, the root of a section present in one run only.
+func absentAncestor(prefix, key string, other map[string]bool) (string, bool) {
+	for _, a := range ancestors(prefix, key) {
+		if !other[a] {
+			return a, true
+		}
+	}
+	return "", false
+}
+
+// inSection reports whether dotted key lies in one of sections.
+func inSection(key string, sections []SectionChange) bool {
+	for _, s := range sections {
+		if s.Key == "" || key == s.Key || strings.HasPrefix(key, s.Key+".") || strings.HasPrefix(key, s.Key+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // flatten stores every leaf of v (as decoded by encoding/json, or any value
@@ -340,11 +447,9 @@ func (d Diff) Write(w io.Writer) error {
 			sizeText(c.Old), sizeText(c.New), shortHash(c.Old.SHA256), shortHash(c.New.SHA256))
 	}
 
-	// Config.
-	p("\nconfig: %d changed\n", len(d.ConfigChanges))
-	for _, c := range d.ConfigChanges {
-		p("  %s\t%s -> %s\n", c.Key, orAbsent(c.Old), orAbsent(c.New))
-	}
+	// Config and effective settings.
+	writeConfigChanges(p, "config", "a config", d.ConfigChanges, d.ConfigSections)
+	writeConfigChanges(p, "effective settings", "recorded stage settings", d.EffectiveChanges, d.EffectiveSections)
 
 	// Stages.
 	p("\nstages: %d changed\n", len(d.Stages))
@@ -388,6 +493,43 @@ func (d Diff) Write(w io.Writer) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// writeConfigChanges prints one section of changed config keys under
+// title. A whole config present in one run only becomes the header line,
+// and each section present in one run only becomes one line instead of
+// one line per key; what names the whole config in that header.
+func writeConfigChanges(p func(string, ...any), title, what string, changes []ConfigChange, sections []SectionChange) {
+	if len(sections) == 1 && (sections[0].Key == "" || sections[0].Key == "effective") {
+		s := sections[0]
+		if s.Added {
+			p("\n%s: %s added (first run with %s)\n", title, keyCount(s.Keys), what)
+		} else {
+			p("\n%s: %s removed (new run has no %s)\n", title, keyCount(s.Keys), what)
+		}
+		return
+	}
+
+	p("\n%s: %d changed\n", title, len(changes))
+	for _, s := range sections {
+		if s.Added {
+			p("  %s\t%s added (section absent in the old run)\n", s.Key, keyCount(s.Keys))
+		} else {
+			p("  %s\t%s removed (section absent in the new run)\n", s.Key, keyCount(s.Keys))
+		}
+	}
+	for _, c := range changes {
+		if !inSection(c.Key, sections) {
+			p("  %s\t%s -> %s\n", c.Key, orAbsent(c.Old), orAbsent(c.New))
+		}
+	}
+}
+
+func keyCount(n int) string {
+	if n == 1 {
+		return "1 key"
+	}
+	return fmt.Sprintf("%d keys", n)
 }
 
 // sizeText describes a Parquet file by its rows and a model file by its

@@ -68,6 +68,9 @@ func gatherManifests(ws string, run *Run) error {
 			run.Inputs = append(run.Inputs, manifestInput(stage, "rejected", m.Rejected))
 		}
 
+		if err := setEffective(run, stage, m.Config); err != nil {
+			return err
+		}
 		summary := stageSummary(run, stage)
 		counts := m.Counts
 		summary.Counts = &counts
@@ -157,6 +160,9 @@ func gatherFinetune(ws string, run *Run, logger *slog.Logger) error {
 		return err
 	}
 
+	if err := setEffective(run, "finetune", metrics.Config); err != nil {
+		return err
+	}
 	summary := stageSummary(run, "finetune")
 	summary.Seconds = metrics.ElapsedSeconds
 	summary.Stats = map[string]float64{
@@ -232,6 +238,7 @@ func gatherEval(ws string, run *Run, logger *slog.Logger) error {
 	sort.Strings(paths)
 
 	summary := stageSummary(run, "eval")
+	evalConfigs := map[string]any{}
 	for _, path := range paths {
 		var result eval.Result
 		if err := decodeJSONFile(path, &result); err != nil {
@@ -252,8 +259,36 @@ func gatherEval(ws string, run *Run, logger *slog.Logger) error {
 		for name, value := range result.Metrics {
 			setMetric(run, model+"/"+taskSet+"/"+name, value, logger)
 		}
+		if result.Config != nil {
+			evalConfigs[strings.TrimSuffix(filepath.Base(path), ".json")] = result.Config
+		}
+	}
+	if len(evalConfigs) > 0 {
+		if err := setEffective(run, "eval", evalConfigs); err != nil {
+			return err
+		}
 	}
 	summary.Stats = map[string]float64{"results": float64(len(paths))}
+	return nil
+}
+
+// setEffective records config as stage's effective settings in
+// run.Effective; a nil config records nothing.
+func setEffective(run *Run, stage string, config any) error {
+	if config == nil {
+		return nil
+	}
+	normalized, err := normalizeJSON(config)
+	if err != nil {
+		return fmt.Errorf("encoding effective settings of %s: %w", stage, err)
+	}
+	if normalized == nil { // a nil map inside config
+		return nil
+	}
+	if run.Effective == nil {
+		run.Effective = map[string]any{}
+	}
+	run.Effective[stage] = normalized
 	return nil
 }
 

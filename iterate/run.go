@@ -44,9 +44,16 @@ type Run struct {
 	Parent      string    `json:"parent"`
 	CreatedAt   time.Time `json:"created_at"`
 	ToolVersion string    `json:"tool_version"`
-	// Config is the caller's configuration, any JSON value; nil when none
-	// was given.
+	// Config is the caller's configuration as given (a YAML file's values,
+	// say), any JSON value; nil when none was given. Stages fill in
+	// defaults and flags, so Effective holds the settings actually used.
 	Config any `json:"config,omitempty"`
+	// Effective holds each stage's effective settings as its outputs
+	// record them, keyed by stage: the Config of collect's and clean's
+	// manifest.json and of finetune/metrics.json, and for eval one entry
+	// per result file, keyed by its base name ("tuned__legal-heldout").
+	// A stage whose outputs record no settings has no entry.
+	Effective map[string]any `json:"effective,omitempty"`
 	// Inputs are the files the run's stages produced and consumed, in
 	// pipeline order: each manifest's shards and rejected file, then the
 	// fine-tuned model's files.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"flag"
 	"os"
 	"path/filepath"
@@ -68,6 +69,7 @@ func evalResult(model, taskSet string, perplexity float64) eval.Result {
 		TaskSet: taskSet,
 		Task:    "perplexity",
 		Metrics: map[string]float64{"perplexity": perplexity, "tokens": 5000},
+		Config:  map[string]any{"context_length": 128, "stride": 64},
 	}
 }
 
@@ -85,6 +87,7 @@ func fillWorkspace(t *testing.T, ws string) {
 		Steps:          10,
 		Train:          []finetune.LossPoint{{Step: 1, Loss: 3}, {Step: 10, Loss: 2.5}},
 		Val:            []finetune.LossPoint{{Step: 10, Loss: 2.75}},
+		Config:         map[string]any{"max_steps": 10, "lr_schedule": "cosine", "learning_rate": 3e-4},
 	})
 	writeJSON(t, ws, "eval/base__legal-heldout.json", evalResult("base", "legal-heldout", 20))
 	writeJSON(t, ws, "eval/tuned__legal-heldout.json", evalResult("tuned", "legal-heldout", 12))
@@ -96,6 +99,14 @@ func changeWorkspace(t *testing.T, ws string) {
 		shard("clean/shard-00000.parquet", "c", 60),
 		shard("clean/shard-00001.parquet", "d", 35)))
 	writeFile(t, ws, "finetune/model/model.safetensors", "weights v2")
+	writeJSON(t, ws, "finetune/metrics.json", finetune.Metrics{
+		ElapsedSeconds: 42,
+		Steps:          20,
+		Train:          []finetune.LossPoint{{Step: 1, Loss: 3}, {Step: 20, Loss: 2.5}},
+		Val:            []finetune.LossPoint{{Step: 20, Loss: 2.75}},
+		Config: map[string]any{"max_steps": 20, "lr_schedule": "linear", "learning_rate": 3e-4,
+			"replay": map[string]any{"path": "general", "fraction": 0.1}},
+	})
 	writeJSON(t, ws, "eval/tuned__legal-heldout.json", evalResult("tuned", "legal-heldout", 10))
 	writeJSON(t, ws, "eval/tuned__general-heldout.json", evalResult("tuned", "general-heldout", 30))
 }
@@ -197,6 +208,13 @@ func TestRecordTwoRuns(t *testing.T) {
 		if got, want := first.Stages[2].Seconds, 42.0; got != want {
 			t.Errorf("finetune seconds = %v, want %v (from metrics.json)", got, want)
 		}
+		finetuneSettings, _ := second.Effective["finetune"].(map[string]any)
+		if got, want := finetuneSettings["max_steps"], 20.0; got != want {
+			t.Errorf("effective finetune max_steps = %v, want %v (from metrics.json)", got, want)
+		}
+		if _, ok := second.Effective["clean"]; ok {
+			t.Errorf("effective clean = %v, want no entry for a manifest without config", second.Effective["clean"])
+		}
 		if got, want := second.Stages[3].Seconds, 3.0; got != want {
 			t.Errorf("eval seconds = %v, want %v (from RecordInput.Seconds)", got, want)
 		}
@@ -281,6 +299,7 @@ func TestCompareConfig(t *testing.T) {
 		name     string
 		old, new any
 		want     []ConfigChange
+		sections []SectionChange
 	}{
 		{
 			name: "nested key changed",
@@ -292,7 +311,20 @@ func TestCompareConfig(t *testing.T) {
 			name: "array element and added key",
 			old:  map[string]any{"sources": []any{"a"}},
 			new:  map[string]any{"sources": []any{"b"}, "seed": 1.0},
-			want: []ConfigChange{{Key: "seed", Old: "", New: "1"}, {Key: "sources[0]", Old: `"a"`, New: `"b"`}},
+			want:     []ConfigChange{{Key: "seed", Old: "", New: "1"}, {Key: "sources[0]", Old: `"a"`, New: `"b"`}},
+		},
+		{
+			name:     "section added",
+			old:      map[string]any{"seed": 1.0},
+			new:      map[string]any{"seed": 1.0, "replay": map[string]any{"path": "g", "fraction": 0.1}},
+			want:     []ConfigChange{{Key: "replay.fraction", Old: "", New: "0.1"}, {Key: "replay.path", Old: "", New: `"g"`}},
+			sections: []SectionChange{{Key: "replay", Keys: 2, Added: true}},
+		},
+		{
+			name:     "whole config removed",
+			old:      map[string]any{"seed": 1.0, "clean": map[string]any{"min_words": 5.0}},
+			want:     []ConfigChange{{Key: "clean.min_words", Old: "5", New: ""}, {Key: "seed", Old: "1", New: ""}},
+			sections: []SectionChange{{Key: "", Keys: 2}},
 		},
 		{
 			name: "go struct against decoded map",
@@ -313,9 +345,12 @@ func TestCompareConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := compareConfig(tt.old, tt.new)
+			got, sections := compareConfig("", tt.old, tt.new)
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("compareConfig = %+v, want %+v", got, tt.want)
+				t.Errorf("compareConfig changes = %+v, want %+v", got, tt.want)
+			}
+			if !reflect.DeepEqual(sections, tt.sections) {
+				t.Errorf("compareConfig sections = %+v, want %+v", sections, tt.sections)
 			}
 		})
 	}
@@ -525,5 +560,30 @@ func TestRecordEvalSecondsFromResults(t *testing.T) {
 	// 1.5 and 2.25 are exact in binary floating point, so the sum is exact.
 	if got != 3.75 {
 		t.Errorf("eval seconds = %v, want 3.75 (sum of elapsed_seconds)", got)
+	}
+}
+
+func TestCompareFirstRunWithConfig(t *testing.T) {
+	config := map[string]any{}
+	for i := range 95 {
+		config[fmt.Sprintf("key%02d", i)] = float64(i)
+	}
+	old := &Run{ID: "A"}
+	new := &Run{ID: "B", Config: config, Effective: map[string]any{"finetune": map[string]any{"max_steps": 20.0}}}
+	var buf bytes.Buffer
+	if err := Compare(old, new).Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	for _, want := range []string{
+		"config: 95 keys added (first run with a config)\n",
+		"effective settings: 1 key added (first run with recorded stage settings)\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "(absent)"); n != 0 {
+		t.Errorf("output has %d (absent) lines, want 0:\n%s", n, got)
 	}
 }
