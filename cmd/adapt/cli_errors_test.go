@@ -389,3 +389,50 @@ func TestWorkspaceIsFile(t *testing.T) {
 		})
 	}
 }
+
+func TestOutIsFolder(t *testing.T) {
+	calls := fakeStages(t)
+	dir := t.TempDir()
+	ws := filepath.Join(dir, "ws")
+	writeFile(t, filepath.Join(ws, "clean", "manifest.json"), "{}")
+	model := writeModel(t, filepath.Join(dir, "model"))
+	outDir := filepath.Join(dir, "out")
+	if err := os.Mkdir(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	reportConfig := filepath.Join(dir, "report.yaml")
+	writeFile(t, reportConfig, fmt.Sprintf("report:\n  out: %s\n", outDir))
+	runConfig := filepath.Join(dir, "run.yaml")
+	writeFile(t, runConfig, fmt.Sprintf("collect:\n  sources:\n    - path: %s\nfinetune:\n  base_model: %s\nreport:\n  out: %s\n", dir, model, outDir))
+
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStderr string
+	}{
+		{"export flag", []string{"export", "-w", ws, "--model", model, "--out", outDir}, exitUsage,
+			"--out " + outDir + " is a folder; give a file path such as " + filepath.Join(outDir, "model.gguf")},
+		{"report flag", []string{"report", "-w", ws, "--out", outDir}, exitUsage,
+			"--out " + outDir + " is a folder; give a file path such as " + filepath.Join(outDir, "report.html")},
+		{"report config", []string{"report", "-w", ws, "--config", reportConfig}, exitBadInput,
+			"report.out " + outDir + " is a folder"},
+		{"run config", []string{"run", "-w", ws, "--config", runConfig}, exitBadInput,
+			"report.out " + outDir + " is a folder"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls.order = nil
+			code, _, stderr := runAdapt(t, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("got exit status %d, want %d; stderr: %s", code, tt.wantCode, stderr)
+			}
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("got stderr %q, want it to contain %q", stderr, tt.wantStderr)
+			}
+			if len(calls.order) != 0 {
+				t.Errorf("got stages %v run, want none", calls.order)
+			}
+		})
+	}
+}

@@ -211,6 +211,24 @@ func checkWorkspace(ws workspace) error {
 	return nil
 }
 
+// checkOutFile returns an error when out, the file a command writes, is an
+// existing folder, because the command would write the whole file and then
+// fail to rename it over the folder. setting is the flag or config key that
+// set out (such as "--out" or "report.out"), and fileName is the file name
+// that the message suggests inside the folder. A flag value gives a usage
+// error and a config value an input error.
+func checkOutFile(out, setting, fileName string) error {
+	info, err := os.Stat(out)
+	if err != nil || !info.IsDir() {
+		return nil
+	}
+	err = fmt.Errorf("%s %s is a folder; give a file path such as %s", setting, out, filepath.Join(out, fileName))
+	if strings.HasPrefix(setting, "-") {
+		return &usageError{err: err}
+	}
+	return &inputError{err: err}
+}
+
 // inWorkspace reports whether path is ws or lies inside it.
 func inWorkspace(ws workspace, path string) bool {
 	rel, err := filepath.Rel(absPath(string(ws)), absPath(path))

@@ -51,6 +51,9 @@ func (a *adapt) exportAction(c *cli.Context) error {
 	if out == "" {
 		return usageErrorf("missing --out FILE.gguf: give the GGUF file to write")
 	}
+	if err := checkOutFile(out, "--out", "model.gguf"); err != nil {
+		return err
+	}
 	typeName := strings.ToLower(c.String("type"))
 	if !slices.Contains(exportFileTypes, typeName) {
 		return usageErrorf("invalid --type %q: use f16 or f32", c.String("type"))
@@ -95,8 +98,6 @@ var exportStage = func(modelDir, out string, typ gguf.GGMLType) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating the folder of %s: %w", out, err)
 	}
-	if err := gguf.Export(modelDir, out, typ); err != nil {
-		return fmt.Errorf("exporting %s to GGUF: %w", modelDir, err)
-	}
-	return nil
+	// gguf.Export names the step and modelDir in its errors.
+	return gguf.Export(modelDir, out, typ)
 }

@@ -37,9 +37,12 @@ func (a *adapt) reportAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	out := cfg.Report.Out
+	out, setting := cfg.Report.Out, "report.out"
 	if c.IsSet("out") {
-		out = c.Path("out")
+		out, setting = c.Path("out"), "--out"
+	}
+	if err := checkOutFile(out, setting, "report.html"); err != nil {
+		return err
 	}
 	_, err = a.runReport(c.Context, ws, out)
 	return err

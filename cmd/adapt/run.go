@@ -91,6 +91,8 @@ func preflight(ws workspace, cfg *config.Config) error {
 		}
 	}
 
+	check(checkOutFile(cfg.Report.Out, "report.out", "report.html"))
+
 	switch len(errs) {
 	case 0:
 		return nil
