@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -126,6 +127,16 @@ func fullWorkspace(t *testing.T) string {
 		TokensPerStep:  2048,
 		TrainTokens:    81920,
 		ValTokens:      8192,
+		StopReason:     "completed",
+		EpochsDone:     1.5,
+		ReplayTokens:   16384,
+		Config: map[string]any{
+			"learning_rate": 3e-4,
+			"warmup_steps":  4.0,
+			"lr_schedule":   "linear",
+			"lora":          map[string]any{"enabled": true, "r": 4.0, "dropout": 0.05, "target_modules": []any{"c_attn", "c_fc"}},
+			"replay":        map[string]any{"path": "general/", "fraction": 0.1},
+		},
 	}
 	for step := 1; step <= 40; step++ {
 		metrics.Train = append(metrics.Train, finetune.LossPoint{Step: step, Loss: 2 + 3/float64(step), LR: 1e-3, Tokens: int64(step * 2048)})
@@ -451,5 +462,23 @@ func TestFormatCountDoesNotBreak(t *testing.T) {
 				t.Errorf("formatCount(%d): got %q, want %q", tc.n, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestTrainingSettingsFullRun(t *testing.T) {
+	m := &finetune.Metrics{Config: map[string]any{"learning_rate": 1e-3}, StopReason: "early_stopping", EpochsDone: 2}
+	want := []setting{
+		{"method", "full fine-tuning (every weight trained)"},
+		{"learning rate", "0.001, cosine schedule"},
+		{"replay", "off"},
+		{"stop reason", "early_stopping"},
+		{"epochs done", "2.00"},
+	}
+	got := trainingSettings(m)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("trainingSettings:\ngot  %v\nwant %v", got, want)
+	}
+	if got := trainingSettings(&finetune.Metrics{}); len(got) != 0 {
+		t.Errorf("trainingSettings without config: got %v, want none", got)
 	}
 }

@@ -109,6 +109,14 @@ type trainingSection struct {
 	Chart     template.HTML
 	FinalLoss string
 	FinalVal  string
+	// Settings lists the training method, schedule, replay and how the
+	// run ended, from metrics.json.
+	Settings []setting
+}
+
+// setting is one labeled value of a summary list.
+type setting struct {
+	Name, Value string
 }
 
 func loadTraining(ws string) trainingSection {
@@ -119,6 +127,7 @@ func loadTraining(ws string) trainingSection {
 		return s
 	}
 	s.Metrics = &m
+	s.Settings = trainingSettings(&m)
 	if n := len(m.Train); n > 0 {
 		s.FinalLoss = formatFloat(m.Train[n-1].Loss)
 	}
@@ -136,6 +145,82 @@ func loadTraining(ws string) trainingSection {
 	}
 	s.Chart = chart
 	return s
+}
+
+// trainingSettings describes the run's LoRA, learning-rate schedule and
+// replay settings from m.Config, which holds finetune.Config as JSON, and
+// its stop reason and epochs. Settings that metrics.json lacks are left
+// out, so a file written before they existed shows fewer rows.
+func trainingSettings(m *finetune.Metrics) []setting {
+	var out []setting
+	cfg := m.Config
+	if cfg != nil {
+		out = append(out, setting{"method", trainingMethod(cfg)})
+		schedule, _ := cfg["lr_schedule"].(string)
+		if schedule == "" {
+			schedule = "cosine" // finetune.Config's default for an empty lr_schedule
+		}
+		lr := schedule + " schedule"
+		if rate, ok := cfg["learning_rate"].(float64); ok {
+			lr = formatFloat(rate) + ", " + lr
+		}
+		if warmup, ok := cfg["warmup_steps"].(float64); ok && warmup > 0 {
+			lr += fmt.Sprintf(", %s warm-up steps", formatFloat(warmup))
+		}
+		out = append(out, setting{"learning rate", lr})
+		out = append(out, setting{"replay", replayText(cfg, m.ReplayTokens)})
+	}
+	if m.StopReason != "" {
+		out = append(out, setting{"stop reason", m.StopReason})
+	}
+	if m.EpochsDone > 0 {
+		out = append(out, setting{"epochs done", strconv.FormatFloat(m.EpochsDone, 'f', 2, 64)})
+	}
+	return out
+}
+
+// trainingMethod describes full fine-tuning or the LoRA settings, filling
+// in finetune.LoRAConfig's defaults for zero fields (r 8, alpha 2r).
+func trainingMethod(cfg map[string]any) string {
+	lora, _ := cfg["lora"].(map[string]any)
+	if enabled, _ := lora["enabled"].(bool); !enabled {
+		return "full fine-tuning (every weight trained)"
+	}
+	r, _ := lora["r"].(float64)
+	if r == 0 {
+		r = 8
+	}
+	alpha, _ := lora["alpha"].(float64)
+	if alpha == 0 {
+		alpha = 2 * r
+	}
+	dropout, _ := lora["dropout"].(float64)
+	targets := "the architecture's default"
+	if list, ok := lora["target_modules"].([]any); ok && len(list) > 0 {
+		names := make([]string, len(list))
+		for i, t := range list {
+			names[i] = fmt.Sprint(t)
+		}
+		targets = strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("LoRA: r %s, alpha %s, dropout %s, targets %s",
+		formatFloat(r), formatFloat(alpha), formatFloat(dropout), targets)
+}
+
+// replayText describes the replay data and the fraction of sequences
+// drawn from it, or "off".
+func replayText(cfg map[string]any, tokens int64) string {
+	replay, _ := cfg["replay"].(map[string]any)
+	fraction, _ := replay["fraction"].(float64)
+	if fraction <= 0 {
+		return "off"
+	}
+	path, _ := replay["path"].(string)
+	text := fmt.Sprintf("%s of sequences from %s", strconv.FormatFloat(100*fraction, 'g', 4, 64)+"%", path)
+	if tokens > 0 {
+		text += fmt.Sprintf(" (%s tokens)", formatCount(tokens))
+	}
+	return text
 }
 
 // Evaluation.

@@ -91,6 +91,9 @@ ul.ids { columns: 2; font-family: ui-monospace, monospace; font-size: 12px; }
 <dt>tokens per step</dt><dd>{{.TokensPerStep}}</dd>
 <dt>train / validation tokens</dt><dd>{{num .TrainTokens}} / {{num .ValTokens}}</dd>
 <dt>training time</dt><dd>{{seconds .ElapsedSeconds}}</dd>
+{{- range $.Training.Settings}}
+<dt>{{.Name}}</dt><dd>{{.Value}}</dd>
+{{- end}}
 </dl>
 {{- end}}
 {{- if .FinalLoss}}
