@@ -12,6 +12,8 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,8 +82,12 @@ type Source struct {
 	// License is the SPDX expression for documents of this source whose text
 	// names no license. Empty means "unknown".
 	License string `json:"license,omitempty" yaml:"license,omitempty"`
-	// TextColumn is the column of Parquet input files read as document text.
-	// Empty means DefaultTextColumn ("text").
+	// TextColumn names the field of JSONL and CSV records, or the
+	// column of Parquet files, that is read as document text. Several names
+	// joined by "+" ("question+answer") read each field in turn and join the
+	// non-empty ones with a blank line ("\n\n"). A record that lacks one of
+	// the fields is rejected as invalid_format. Empty means
+	// DefaultTextColumn ("text").
 	TextColumn string `json:"text_column,omitempty" yaml:"text_column,omitempty"`
 
 	// RemoteSource holds the settings of the web, pubmed, edgar and
@@ -95,6 +101,16 @@ func (s *Source) textColumn() string {
 		return DefaultTextColumn
 	}
 	return s.TextColumn
+}
+
+// textColumns returns the field names of TextColumn, split at "+" and
+// trimmed. validate rejects a TextColumn with an empty name.
+func (s *Source) textColumns() []string {
+	names := strings.Split(s.textColumn(), "+")
+	for i := range names {
+		names[i] = strings.TrimSpace(names[i])
+	}
+	return names
 }
 
 // batchFiles is how many files are extracted in parallel before their
@@ -164,6 +180,10 @@ func validate(opts *Options) error {
 				return err
 			}
 			continue
+		}
+		if slices.Contains(src.textColumns(), "") {
+			return fmt.Errorf("%w: source %s: text_column %q has an empty field name; write names joined by \"+\", such as \"question+answer\"",
+				ErrInvalidOptions, src.Path, src.TextColumn)
 		}
 		for _, pattern := range append(append([]string{}, src.Include...), src.Exclude...) {
 			if _, err := path.Match(pattern, ""); err != nil {

@@ -185,11 +185,11 @@ func extractFile(task *fileTask, env *extractEnv, w *worker) fileResult {
 		var records []record
 		switch format {
 		case formatJSONL:
-			records = parseJSONL(data)
+			records = parseJSONL(data, task.source.textColumns())
 		case formatCSV:
-			records, err = parseCSV(data)
+			records, err = parseCSV(data, task.source.textColumns())
 		case formatParquet:
-			records, err = parseParquet(data, task.source.textColumn())
+			records, err = parseParquet(data, task.source.textColumns())
 		}
 		if err != nil {
 			reject(base, ReasonInvalidFormat, fmt.Sprintf("%s: %v", task.path, err))

@@ -31,7 +31,7 @@ func FuzzParseJSONL(f *testing.F) {
 				lines++
 			}
 		}
-		records := parseJSONL(data)
+		records := parseJSONL(data, []string{DefaultTextColumn})
 		if len(records) != lines {
 			t.Errorf("got %d records, want one per non-blank line (%d)", len(records), lines)
 		}
@@ -47,7 +47,7 @@ func FuzzParseCSV(f *testing.F) {
 	f.Add([]byte("\uFEFFtext,title\n\"a\nb\",t\nbad\"quote,x\n"))
 	f.Add([]byte("a,b\n1,2\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		records, err := parseCSV(data)
+		records, err := parseCSV(data, []string{DefaultTextColumn})
 		if err != nil && records != nil {
 			t.Errorf("got records and error %v", err)
 		}
@@ -89,7 +89,7 @@ func FuzzParseParquet(f *testing.F) {
 	f.Add(writeParquet(f, []parquetRow{{Body: "a"}}), "text")
 	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"), "text")
 	f.Fuzz(func(t *testing.T, data []byte, column string) {
-		records, err := parseParquet(data, column)
+		records, err := parseParquet(data, strings.Split(column, "+"))
 		if err != nil && records != nil {
 			t.Errorf("got %d records and error %v", len(records), err)
 		}

@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -21,14 +23,15 @@ const DefaultTextColumn = "text"
 // parquetReadRows is how many rows parseParquet decodes per call.
 const parquetReadRows = 256
 
-// parseParquet reads the rows of a Parquet file as records. textColumn names
-// the text column; "id", "title", "url" and "license" are used when present,
+// parseParquet reads the rows of a Parquet file as records. textColumns
+// names the text columns, whose non-empty values are joined by a blank
+// line. "id", "title", "url" and "license" are used when present,
 // and other scalar columns go to the record's fields as strings. Each
 // record's raw bytes are the row's columns as a JSON object with sorted keys,
 // so its hash changes when any column does. It returns an error when the
-// file does not open, lacks the text column, or fails to decode; a panic
+// file does not open, lacks a text column, or fails to decode; a panic
 // inside the Parquet library on damaged input is returned as an error.
-func parseParquet(data []byte, textColumn string) (out []record, err error) {
+func parseParquet(data []byte, textColumns []string) (out []record, err error) {
 	row := 0
 	defer func() {
 		if p := recover(); p != nil {
@@ -45,19 +48,26 @@ func parseParquet(data []byte, textColumn string) (out []record, err error) {
 	// Map the usable top-level columns to their leaf column index.
 	schema := file.Schema()
 	names := map[int]string{}
-	textIndex := -1
+	textIndexes := make([]int, len(textColumns))
+	for i := range textIndexes {
+		textIndexes[i] = -1
+	}
 	for _, field := range schema.Fields() {
 		leaf, ok := schema.Lookup(field.Name())
 		if !ok || !field.Leaf() || leaf.MaxRepetitionLevel > 0 {
 			continue
 		}
 		names[leaf.ColumnIndex] = field.Name()
-		if field.Name() == textColumn {
-			textIndex = leaf.ColumnIndex
+		for i, name := range textColumns {
+			if field.Name() == name {
+				textIndexes[i] = leaf.ColumnIndex
+			}
 		}
 	}
-	if textIndex < 0 {
-		return nil, fmt.Errorf("no top-level %q column (columns are %v); set the source's text_column", textColumn, schema.Columns())
+	for i, index := range textIndexes {
+		if index < 0 {
+			return nil, fmt.Errorf("no top-level %q column (columns are %v); set the source's text_column", textColumns[i], schema.Columns())
+		}
 	}
 
 	reader := parquet.NewReader(file)
@@ -67,7 +77,7 @@ func parseParquet(data []byte, textColumn string) (out []record, err error) {
 		n, readErr := reader.ReadRows(rows)
 		for _, values := range rows[:n] {
 			row++
-			out = append(out, parquetRecord(row, values, names, textIndex))
+			out = append(out, parquetRecord(row, values, names, textIndexes))
 		}
 		if readErr == io.EOF {
 			break
@@ -85,11 +95,14 @@ func parseParquet(data []byte, textColumn string) (out []record, err error) {
 	return out, nil
 }
 
-// parquetRecord converts one row to a record. A null or missing text value
-// gives an empty text, which the caller rejects as empty.
-func parquetRecord(row int, values parquet.Row, names map[int]string, textIndex int) record {
+// parquetRecord converts one row to a record. textIndexes are the leaf
+// column indexes of the text columns in order. A null or missing text value
+// counts as empty, and a row whose text values are all empty gives an empty
+// text, which the caller rejects as empty.
+func parquetRecord(row int, values parquet.Row, names map[int]string, textIndexes []int) record {
 	rec := record{line: row, fields: map[string]string{}}
 	all := map[string]string{}
+	texts := make([]string, len(textIndexes))
 	for _, v := range values {
 		name, ok := names[v.Column()]
 		if !ok || v.IsNull() {
@@ -97,13 +110,18 @@ func parquetRecord(row int, values parquet.Row, names map[int]string, textIndex 
 		}
 		s := parquetString(v)
 		all[name] = s
-		switch {
-		case v.Column() == textIndex:
-			rec.text = s
+		switch i := slices.Index(textIndexes, v.Column()); {
+		case i >= 0:
+			texts[i] = s
 		case len(s) <= maxMetaValue:
 			rec.fields[name] = s
 		}
 	}
+	var parts []string
+	for _, text := range texts {
+		parts = appendNonEmpty(parts, text)
+	}
+	rec.text = strings.Join(parts, textFieldSeparator)
 	rec.raw, _ = json.Marshal(all) // a map of strings always encodes
 	return rec
 }

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -31,9 +33,10 @@ type record struct {
 const maxMetaValue = 1024
 
 // parseJSONL splits data into records at "\n" (a trailing "\r" is dropped)
-// and decodes each non-blank line as a JSON object with a string "text"
-// field. U+2028, U+2029 and U+0085 inside a line are text, not separators.
-func parseJSONL(data []byte) []record {
+// and decodes each non-blank line as a JSON object whose text is in the
+// fields named by textFields (see jsonRecordText). U+2028, U+2029 and U+0085
+// inside a line are text, not separators.
+func parseJSONL(data []byte, textFields []string) []record {
 	var out []record
 	for lineNo := 1; len(data) > 0; lineNo++ {
 		var line []byte
@@ -46,38 +49,96 @@ func parseJSONL(data []byte) []record {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		out = append(out, decodeJSONRecord(lineNo, line))
+		out = append(out, decodeJSONRecord(lineNo, line, textFields))
 	}
 	return out
 }
 
-func decodeJSONRecord(lineNo int, line []byte) record {
+func decodeJSONRecord(lineNo int, line []byte, textFields []string) record {
 	rec := record{line: lineNo, raw: line}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
 		rec.err = fmt.Errorf("line %d: invalid JSON object: %w", lineNo, err)
 		return rec
 	}
-	rawText, ok := obj["text"]
-	if !ok {
-		rec.err = fmt.Errorf("line %d: record has no \"text\" field", lineNo)
+	text, err := jsonRecordText(obj, textFields)
+	if err != nil {
+		rec.err = fmt.Errorf("line %d: %w", lineNo, err)
 		return rec
 	}
-	if err := json.Unmarshal(rawText, &rec.text); err != nil {
-		rec.err = fmt.Errorf("line %d: \"text\" is not a string: %w", lineNo, err)
-		return rec
-	}
+	rec.text = text
+	rec.fields = jsonMetaFields(obj, textFields)
+	return rec
+}
 
-	rec.fields = map[string]string{}
+// maxListedFields is how many field names an error about a missing text
+// field lists.
+const maxListedFields = 10
+
+// jsonRecordText returns the text of a JSON object: the values of the named
+// fields, each a string or an array of strings, with the non-empty parts
+// joined by a blank line. A null value counts as empty. It returns an error
+// naming the field when one is missing or holds another type.
+func jsonRecordText(obj map[string]json.RawMessage, textFields []string) (string, error) {
+	var parts []string
+	for _, name := range textFields {
+		raw, ok := obj[name]
+		if !ok {
+			return "", fmt.Errorf("record has no %q field (fields are %s); set the source's text_column to the field that holds the text",
+				name, listFieldNames(obj))
+		}
+		var s string
+		var list []string
+		switch {
+		case json.Unmarshal(raw, &s) == nil:
+			parts = appendNonEmpty(parts, s)
+		case json.Unmarshal(raw, &list) == nil:
+			for _, item := range list {
+				parts = appendNonEmpty(parts, item)
+			}
+		default:
+			return "", fmt.Errorf("field %q is not a string or an array of strings", name)
+		}
+	}
+	return strings.Join(parts, textFieldSeparator), nil
+}
+
+// textFieldSeparator joins the parts of a text made of several fields.
+const textFieldSeparator = "\n\n"
+
+func appendNonEmpty(parts []string, s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return parts
+	}
+	return append(parts, s)
+}
+
+// listFieldNames returns the sorted keys of obj, at most maxListedFields of
+// them, joined by commas.
+func listFieldNames(obj map[string]json.RawMessage) string {
+	if len(obj) == 0 {
+		return "none"
+	}
+	names := slices.Sorted(maps.Keys(obj))
+	if len(names) > maxListedFields {
+		return strings.Join(names[:maxListedFields], ", ") + fmt.Sprintf(" and %d more", len(names)-maxListedFields)
+	}
+	return strings.Join(names, ", ")
+}
+
+// jsonMetaFields returns the scalar fields of obj other than the text
+// fields, leaving out values longer than maxMetaValue.
+func jsonMetaFields(obj map[string]json.RawMessage, textFields []string) map[string]string {
+	fields := map[string]string{}
 	for name, value := range obj {
-		if name == "text" {
+		if slices.Contains(textFields, name) {
 			continue
 		}
 		if s, ok := jsonScalar(value); ok && len(s) <= maxMetaValue {
-			rec.fields[name] = s
+			fields[name] = s
 		}
 	}
-	return rec
+	return fields
 }
 
 // jsonScalar returns a JSON string, number or boolean as text.
@@ -100,17 +161,18 @@ func jsonScalar(value json.RawMessage) (string, bool) {
 	}
 }
 
-// errNoTextColumn is the detail of a CSV file whose header has no "text"
+// errNoTextColumn is the detail of a CSV file whose header lacks a text
 // column.
-var errNoTextColumn = errors.New(`header has no "text" column`)
+var errNoTextColumn = errors.New("header has no text column")
 
-// parseCSV reads a CSV file whose first row is a header with a "text"
-// column (matched without regard to case or surrounding spaces). A leading
-// UTF-8 byte order mark is skipped. Quoted fields may contain newlines, and
-// lines have no length limit. It returns an error only when the header is
-// missing or has no text column. A bad row becomes a record with err set,
-// and reading goes on with the next row.
-func parseCSV(data []byte) ([]record, error) {
+// parseCSV reads a CSV file whose first row is a header that names the text
+// columns in textColumns (matched without regard to case or surrounding
+// spaces). The non-empty values of several text columns are joined by a
+// blank line. A leading UTF-8 byte order mark is skipped. Quoted fields may
+// contain newlines, and lines have no length limit. It returns an error only
+// when the header is missing or lacks a text column. A bad row becomes a
+// record with err set, and reading goes on with the next row.
+func parseCSV(data []byte, textColumns []string) ([]record, error) {
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
@@ -119,16 +181,16 @@ func parseCSV(data []byte) ([]record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading header: %w", err)
 	}
-	textCol := -1
 	for i, name := range header {
-		name = strings.ToLower(strings.TrimSpace(name))
-		header[i] = name
-		if name == "text" && textCol < 0 {
-			textCol = i
-		}
+		header[i] = strings.ToLower(strings.TrimSpace(name))
 	}
-	if textCol < 0 {
-		return nil, fmt.Errorf("%w (header is %q)", errNoTextColumn, strings.Join(header, ","))
+	textCols := make([]int, len(textColumns))
+	for i, name := range textColumns {
+		textCols[i] = slices.Index(header, strings.ToLower(name))
+		if textCols[i] < 0 {
+			return nil, fmt.Errorf("%w %q (header is %q); set the source's text_column to the column that holds the text",
+				errNoTextColumn, name, strings.Join(header, ","))
+		}
 	}
 
 	var out []record
@@ -157,10 +219,14 @@ func parseCSV(data []byte) ([]record, error) {
 		case len(fields) != len(header):
 			rec.err = fmt.Errorf("line %d: row has %d fields, header has %d", line, len(fields), len(header))
 		default:
-			rec.text = fields[textCol]
+			var parts []string
+			for _, col := range textCols {
+				parts = appendNonEmpty(parts, fields[col])
+			}
+			rec.text = strings.Join(parts, textFieldSeparator)
 			rec.fields = map[string]string{}
 			for i, name := range header {
-				if i != textCol && name != "" && len(fields[i]) <= maxMetaValue {
+				if !slices.Contains(textCols, i) && name != "" && len(fields[i]) <= maxMetaValue {
 					rec.fields[name] = fields[i]
 				}
 			}
