@@ -20,7 +20,7 @@ func (a *adapt) auditCommand() *cli.Command {
 			"checks every shard against its manifest's hash and row count.\n\n" +
 			"Reads:  WORKSPACE/collect/, WORKSPACE/clean/ (at least one), --config\n" +
 			"Writes: WORKSPACE/audit/audit.json\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
@@ -46,6 +46,12 @@ func (a *adapt) runAudit(ctx context.Context, ws workspace) error {
 	if err := checkWorkspace(ws); err != nil {
 		return err
 	}
+	release, err := a.lockWorkspace(ws)
+	if err != nil {
+		return err
+	}
+	defer release()
+
 	start := time.Now()
 	summary, err := auditStage(ctx, a, ws)
 	if err != nil {

@@ -19,7 +19,7 @@ func (a *adapt) cleanCommand() *cli.Command {
 			"Reads:  WORKSPACE/collect/ (shards and manifest.json), --config\n" +
 			"Writes: WORKSPACE/clean/shard-*.parquet, WORKSPACE/clean/rejected.parquet,\n" +
 			"        WORKSPACE/clean/manifest.json\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
@@ -50,6 +50,12 @@ func (a *adapt) runClean(ctx context.Context, ws workspace, cfg clean.Config) (*
 	if err := checkStageOutput(ws.collectDir(), "collect", "clean"); err != nil {
 		return nil, err
 	}
+
+	release, err := a.lockWorkspace(ws)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 
 	start := time.Now()
 	m, err := cleanStage(ctx, a, ws, cfg)

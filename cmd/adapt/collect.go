@@ -28,7 +28,7 @@ func (a *adapt) collectCommand() *cli.Command {
 			"        WORKSPACE/collect/ of an earlier run\n" +
 			"Writes: WORKSPACE/collect/shard-*.parquet, WORKSPACE/collect/rejected.parquet,\n" +
 			"        WORKSPACE/collect/manifest.json\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
@@ -97,6 +97,12 @@ func (a *adapt) runCollect(ctx context.Context, ws workspace, cfg config.Collect
 			return nil, err
 		}
 	}
+
+	release, err := a.lockWorkspace(ws)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 
 	start := time.Now()
 	m, err := collectStage(ctx, a, ws, cfg, rebuild)

@@ -25,7 +25,7 @@ func (a *adapt) evalCommand() *cli.Command {
 			"folder logs a warning, because its results would land in this workspace.\n\n" +
 			"Reads:  the model folders, WORKSPACE/clean/ or the task set files, --config\n" +
 			"Writes: WORKSPACE/eval/<model>__<task_set>.json\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
@@ -158,6 +158,12 @@ func (a *adapt) runEval(ctx context.Context, ws workspace, cfg *config.Config) (
 			return nil, err
 		}
 	}
+
+	release, err := a.lockWorkspace(ws)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 
 	start := time.Now()
 	results, err := evalStage(ctx, a, ws, models, taskSets, cfg.Eval.Config)

@@ -32,7 +32,10 @@ const (
 	exitBadInput = 3
 	// exitRegression is reserved for a failed eval regression gate.
 	// NOTE: no command returns it yet because iterate has no gates.
-	exitRegression  = 4
+	exitRegression = 4
+	// exitBusy means another adapt process holds the workspace lock. It
+	// differs from exitFailure so that a script can wait and retry.
+	exitBusy        = 5
 	exitInterrupted = 130
 )
 
@@ -42,6 +45,7 @@ var exitStatusText = map[int]string{
 	exitUsage:       "usage error (unknown flag, flag after an argument, extra argument)",
 	exitBadInput:    "bad input data or config (missing source, model folder without config.json, invalid YAML)",
 	exitRegression:  "an eval regression gate failed",
+	exitBusy:        "workspace in use by another adapt process (WORKSPACE/.adapt.lock is locked)",
 	exitInterrupted: "interrupted (Ctrl-C or SIGTERM)",
 }
 
@@ -168,11 +172,14 @@ func isMalformedData(err error) bool {
 func exitCode(ctx context.Context, err error) int {
 	var usage *usageError
 	var input *inputError
+	var busy *workspaceBusyError
 	switch {
 	case err == nil:
 		return exitOK
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		return exitInterrupted
+	case errors.As(err, &busy):
+		return exitBusy
 	case errors.As(err, &usage):
 		return exitUsage
 	case errors.As(err, &input):

@@ -26,7 +26,7 @@ func (a *adapt) exportCommand() *cli.Command {
 			"Reads:  --model (default WORKSPACE/finetune/model/): config.json, model.safetensors,\n" +
 			"        tokenizer.json, tokenizer_config.json\n" +
 			"Writes: --out\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
@@ -75,6 +75,14 @@ func (a *adapt) exportAction(c *cli.Context) error {
 	}
 	if err := checkModelDir(modelDir, "model folder"); err != nil {
 		return err
+	}
+
+	if inWorkspace(ws, out) {
+		release, err := a.lockWorkspace(ws)
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 
 	start := time.Now()

@@ -25,7 +25,7 @@ func (a *adapt) finetuneCommand() *cli.Command {
 			"        the --replay text\n" +
 			"Writes: WORKSPACE/finetune/model/, WORKSPACE/finetune/metrics.json,\n" +
 			"        WORKSPACE/finetune/checkpoints/, WORKSPACE/finetune/adapter/ (LoRA only)\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
@@ -137,6 +137,12 @@ func (a *adapt) runFinetune(ctx context.Context, ws workspace, cfg config.Finetu
 	if err := checkStageOutput(ws.cleanDir(), "clean", "finetune"); err != nil {
 		return nil, err
 	}
+
+	release, err := a.lockWorkspace(ws)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 
 	start := time.Now()
 	m, err := finetuneStage(ctx, a, ws, cfg)

@@ -23,7 +23,7 @@ func (a *adapt) iterateCommand() *cli.Command {
 			"Reads:  WORKSPACE/*/manifest.json, WORKSPACE/finetune/, WORKSPACE/eval/, WORKSPACE/runs/, --config\n" +
 			"        (without --config the new run keeps the config of the newest run)\n" +
 			"Writes: WORKSPACE/runs/<id>/run.json (only without arguments)\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
@@ -76,6 +76,12 @@ func (a *adapt) runIterate(ctx context.Context, ws workspace, runConfig any, sec
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+
+	release, err := a.lockWorkspace(ws)
+	if err != nil {
+		return err
+	}
+	defer release()
 
 	start := time.Now()
 	run, err := iterate.Record(string(ws), iterate.RecordInput{

@@ -52,6 +52,9 @@ type adapt struct {
 	log *slog.Logger
 	// out writes results to stdout.
 	out *printer
+	// lockedWorkspace is the absolute path of the workspace whose lock this
+	// invocation holds, or "" when it holds none.
+	lockedWorkspace string
 }
 
 func (a *adapt) newApp() *cli.App {
@@ -62,8 +65,10 @@ func (a *adapt) newApp() *cli.App {
 		Version:   version,
 		Description: "adapt runs a pipeline of stages that talk only through files in a workspace folder:\n" +
 			"collect -> clean -> finetune -> eval -> iterate -> audit -> report.\n" +
-			"Run one stage, inspect its output, and go on; or run them all with `adapt run` or `adapt quickstart`.\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
+			"Run one stage, inspect its output, and go on; or run them all with `adapt run` or `adapt quickstart`.\n" +
+			"A command that writes into a workspace locks WORKSPACE/.adapt.lock until it exits, and a second\n" +
+			"one started on the same workspace meanwhile exits with status 5.\n\n" +
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
 		Writer:                    a.stdout,
 		ErrWriter:                 a.stderr,
 		DisableSliceFlagSeparator: true,

@@ -59,7 +59,7 @@ func (a *adapt) quickstartCommand() *cli.Command {
 			"Reads:  " + commonLicensesDir + ", " + packageDocsDir + ", the base model folder and\n" +
 			"        " + generalHeldoutFile + " beside it\n" +
 			"Writes: every stage's output under WORKSPACE, the report at WORKSPACE/report/report.html\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag("./quickstart-workspace"),
 			&cli.IntFlag{Name: "max-steps", Value: quickstartMaxSteps, Usage: "number of fine-tuning steps"},

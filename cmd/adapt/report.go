@@ -18,7 +18,7 @@ func (a *adapt) reportCommand() *cli.Command {
 			"Reads:  WORKSPACE/*/manifest.json, WORKSPACE/finetune/metrics.json, WORKSPACE/eval/,\n" +
 			"        WORKSPACE/runs/, WORKSPACE/audit/audit.json, --config\n" +
 			"Writes: --out (default WORKSPACE/report/report.html)\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
@@ -57,6 +57,12 @@ func (a *adapt) runReport(ctx context.Context, ws workspace, out string) (string
 	if out == "" {
 		out = ws.reportFile()
 	}
+
+	release, err := a.lockWorkspace(ws)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 
 	start := time.Now()
 	if err := reportStage(ctx, a, ws, out); err != nil {

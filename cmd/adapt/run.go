@@ -22,7 +22,7 @@ func (a *adapt) runCommand() *cli.Command {
 			"Reads:  --config and the files it names (sources, base model, task sets)\n" +
 			"Writes: every stage's output under WORKSPACE (collect/, clean/, finetune/, eval/,\n" +
 			"        runs/, audit/) and the report (default WORKSPACE/report/report.html)\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitInterrupted),
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
@@ -123,6 +123,13 @@ func (a *adapt) runChain(ctx context.Context, ws workspace, cfg *config.Config) 
 	if err := preflight(ws, cfg); err != nil {
 		return "", err
 	}
+	// Hold the workspace lock for the whole chain; the stages take it
+	// again without waiting.
+	release, err := a.lockWorkspace(ws)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 
 	seconds := map[string]float64{}
 	timed := func(stage string, step func() error) error {
