@@ -82,7 +82,7 @@ type Source struct {
 	// License is the SPDX expression for documents of this source whose text
 	// names no license. Empty means "unknown".
 	License string `json:"license,omitempty" yaml:"license,omitempty"`
-	// TextColumn names the field of JSONL and CSV records, or the
+	// TextColumn names the field of JSONL, JSON and CSV records, or the
 	// column of Parquet files, that is read as document text. Several names
 	// joined by "+" ("question+answer") read each field in turn and join the
 	// non-empty ones with a blank line ("\n\n"). A record that lacks one of

@@ -18,6 +18,7 @@ const (
 	formatMarkdown = "markdown"
 	formatHTML     = "html"
 	formatJSONL    = "jsonl"
+	formatJSON     = "json"
 	formatCSV      = "csv"
 	formatPDF      = "pdf"
 	formatParquet  = "parquet"
@@ -32,6 +33,7 @@ var formatByExt = map[string]string{
 	".md": formatMarkdown, ".markdown": formatMarkdown,
 	".html": formatHTML, ".htm": formatHTML, ".xhtml": formatHTML,
 	".jsonl": formatJSONL, ".ndjson": formatJSONL,
+	".json":    formatJSON,
 	".csv":     formatCSV,
 	".pdf":     formatPDF,
 	".parquet": formatParquet,
@@ -130,7 +132,7 @@ func extractFile(task *fileTask, env *extractEnv, w *worker) fileResult {
 		format = formatText
 	}
 	base.Meta[metaFormat] = format
-	if format != formatJSONL && format != formatCSV && format != formatParquet {
+	if format != formatJSONL && format != formatJSON && format != formatCSV && format != formatParquet {
 		base.RawSHA256 = rawSHA
 	}
 	if format != formatPDF && format != formatParquet {
@@ -181,11 +183,13 @@ func extractFile(task *fileTask, env *extractEnv, w *worker) fileResult {
 		doc.ID = corpus.HashText(doc.Text)
 		res.docs = append(res.docs, doc)
 
-	case formatJSONL, formatCSV, formatParquet:
+	case formatJSONL, formatJSON, formatCSV, formatParquet:
 		var records []record
 		switch format {
 		case formatJSONL:
 			records = parseJSONL(data, task.source.textColumns())
+		case formatJSON:
+			records, err = parseJSON(data, task.source.textColumns())
 		case formatCSV:
 			records, err = parseCSV(data, task.source.textColumns())
 		case formatParquet:
@@ -256,7 +260,8 @@ func scoreResult(res *fileResult, env *extractEnv, scorer *domainScorer) {
 	res.docs = kept
 }
 
-// addRecord turns one JSONL or CSV record into a document or rejected row.
+// addRecord turns one JSONL, JSON, CSV or Parquet record into a document or
+// rejected row.
 func addRecord(res *fileResult, rec *record, base corpus.Document, task *fileTask, reject func(corpus.Document, string, string)) {
 	doc := base
 	doc.Meta = map[string]string{"record": strconv.Itoa(rec.line), "path": task.path}

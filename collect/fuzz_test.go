@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -60,6 +61,31 @@ func FuzzParseCSV(f *testing.F) {
 		}
 		if total > len(data) {
 			t.Errorf("records cover %d bytes of a %d-byte input", total, len(data))
+		}
+	})
+}
+
+func FuzzParseJSON(f *testing.F) {
+	f.Add([]byte(`[{"text":"a","id":1},2,{"body":"b"}]`), "text")
+	f.Add([]byte(`{"k1":{"q":"a","c":["x","y"]},"k2":{"q":null}}`), "q+c")
+	f.Add([]byte(`{"text":"single"} {"text":"second"}`), "text")
+	f.Add([]byte("\uFEFF[\n]"), "text")
+	f.Fuzz(func(t *testing.T, data []byte, column string) {
+		records, err := parseJSON(data, strings.Split(column, "+"))
+		if err != nil && records != nil {
+			t.Errorf("got %d records and error %v", len(records), err)
+		}
+		lines := strings.Count(string(data), "\n") + 1
+		for _, r := range records {
+			if r.err != nil && r.text != "" {
+				t.Errorf("line %d: invalid record has text %q", r.line, r.text)
+			}
+			if r.line < 1 || r.line > lines {
+				t.Errorf("record line %d is outside the %d lines of the input", r.line, lines)
+			}
+			if !bytes.Contains(data, r.raw) {
+				t.Errorf("line %d: raw %q is not part of the input", r.line, r.raw)
+			}
 		}
 	})
 }

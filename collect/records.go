@@ -49,21 +49,26 @@ func parseJSONL(data []byte, textFields []string) []record {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		out = append(out, decodeJSONRecord(lineNo, line, textFields))
+		out = append(out, decodeJSONRecord(lineNo, line, textFields, ""))
 	}
 	return out
 }
 
-func decodeJSONRecord(lineNo int, line []byte, textFields []string) record {
-	rec := record{line: lineNo, raw: line}
+// decodeJSONRecord decodes the JSON object raw that starts on line lineNo.
+// Errors start with where, or with the line when where is empty.
+func decodeJSONRecord(lineNo int, raw []byte, textFields []string, where string) record {
+	rec := record{line: lineNo, raw: raw}
+	if where == "" {
+		where = fmt.Sprintf("line %d", lineNo)
+	}
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(line, &obj); err != nil {
-		rec.err = fmt.Errorf("line %d: invalid JSON object: %w", lineNo, err)
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		rec.err = fmt.Errorf("%s: invalid JSON object: %w", where, err)
 		return rec
 	}
 	text, err := jsonRecordText(obj, textFields)
 	if err != nil {
-		rec.err = fmt.Errorf("line %d: %w", lineNo, err)
+		rec.err = fmt.Errorf("%s: %w", where, err)
 		return rec
 	}
 	rec.text = text

@@ -114,3 +114,75 @@ func TestTextColumnEmptyName(t *testing.T) {
 		})
 	}
 }
+
+// pubmedQA is a file in the layout of the PubMedQA data set: one object
+// that maps article ids to records.
+const pubmedQA = `{
+  "21645374": {
+    "QUESTION": "Do mitochondria play a role in remodelling lace plant leaves?",
+    "CONTEXTS": ["Programmed cell death occurs in lace plant leaves.", "Mitochondria were imaged."],
+    "LONG_ANSWER": "Mitochondria play a role.",
+    "final_decision": "yes",
+    "YEAR": "2011"
+  },
+  "16418930": {
+    "QUESTION": "Is the landolt C a useful optotype?",
+    "CONTEXTS": ["Visual acuity was measured."],
+    "final_decision": "no"
+  }
+}
+`
+
+func TestJSONInput(t *testing.T) {
+	runRecordCases(t, []recordCase{
+		{name: "array of records", file: "a.json", content: "[\n{\"text\":\"one\"},\n  {\"text\":\"two\"},\n 3\n]",
+			wantTexts:    []string{"one", "two"},
+			wantRejected: [][]string{{"line 4", "element 3", "not a JSON object"}}},
+		{name: "array with text_column", file: "a.json", content: `[{"abstract":"Aspirin lowers fever."}]`, textColumn: "abstract",
+			wantTexts: []string{"Aspirin lowers fever."}},
+		{name: "object of records", file: "pqa.json", content: pubmedQA, textColumn: "QUESTION+CONTEXTS",
+			wantTexts: []string{
+				"Do mitochondria play a role in remodelling lace plant leaves?\n\nProgrammed cell death occurs in lace plant leaves.\n\nMitochondria were imaged.",
+				"Is the landolt C a useful optotype?\n\nVisual acuity was measured.",
+			}},
+		{name: "object of records missing field", file: "pqa.json", content: pubmedQA, textColumn: "QUESTION+LONG_ANSWER",
+			wantTexts:    []string{"Do mitochondria play a role in remodelling lace plant leaves?\n\nMitochondria play a role."},
+			wantRejected: [][]string{{"line 9", `"16418930"`, `no "LONG_ANSWER" field`, "text_column"}}},
+		{name: "object of records without text_column", file: "pqa.json", content: pubmedQA,
+			wantRejected: [][]string{{"line 2", `no "text" field`, "CONTEXTS", "text_column"}, {"line 9", `no "text" field`}}},
+		{name: "single document", file: "doc.json", content: `{"title":"Note","text":"Body text.","tags":["a"]}`,
+			wantTexts: []string{"Body text."}},
+		{name: "single object without text", file: "doc.json", content: `{"title":"Note","body":"Body text."}`,
+			wantRejected: [][]string{{`no "text" field`, "body, title", "text_column"}}},
+		{name: "scalar", file: "n.json", content: `42`,
+			wantRejected: [][]string{{"not an array or object"}}},
+		{name: "invalid JSON", file: "bad.json", content: "[\n{\"text\":\"a\"},\n{\"text\":}\n]",
+			wantRejected: [][]string{{"line 3", "invalid JSON"}}},
+		{name: "two values", file: "two.json", content: "{\"text\":\"a\"}\n{\"text\":\"b\"}\n",
+			wantRejected: [][]string{{"line 2", "data after", ".jsonl"}}},
+	})
+}
+
+func TestJSONRecordMeta(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "pqa.json", pubmedQA)
+	_, docs, rejected := runCollect(t, Source{Path: dir, TextColumn: "QUESTION"})
+	if len(docs) != 2 || len(rejected) != 0 {
+		t.Fatalf("got %d docs and %d rejected, want 2 and 0", len(docs), len(rejected))
+	}
+	checks := []struct{ name, got, want string }{
+		{"record_id", docs[0].Meta["record_id"], "21645374"},
+		{"second record_id", docs[1].Meta["record_id"], "16418930"},
+		{"scalar field", docs[0].Meta["final_decision"], "yes"},
+		{"record line", docs[0].Meta["record"], "2"},
+		{"format", docs[0].Meta["format"], formatJSON},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if docs[0].RawSHA256 == docs[1].RawSHA256 {
+		t.Errorf("both records have raw hash %s, want one per record", docs[0].RawSHA256)
+	}
+}
