@@ -89,6 +89,12 @@ func (p *previousRun) rows(path string) ([]corpus.Document, []corpus.Rejected) {
 	return f.docs, f.rejected
 }
 
+// extractorVersion is part of the reuse key. Raise it whenever the same
+// file and settings give different rows than before, so that an incremental
+// run extracts every file again. Version 2 keeps PDF word spaces, applies
+// text_column to JSONL and CSV, and reads .json files as records.
+const extractorVersion = 2
+
 // reuseKey fingerprints the settings that change how a file is extracted.
 func reuseKey(opts *Options) string {
 	type sourceKey struct {
@@ -96,10 +102,11 @@ func reuseKey(opts *Options) string {
 	}
 	key := struct {
 		Schema         int
+		Extractor      int
 		Tool, Domain   string
 		MinDomainScore float64
 		Sources        []sourceKey
-	}{Schema: corpus.SchemaVersion, Tool: opts.ToolVersion, Domain: opts.Domain, MinDomainScore: opts.MinDomainScore}
+	}{Schema: corpus.SchemaVersion, Extractor: extractorVersion, Tool: opts.ToolVersion, Domain: opts.Domain, MinDomainScore: opts.MinDomainScore}
 	for _, src := range opts.Sources {
 		if src.Kind == KindLocal {
 			key.Sources = append(key.Sources, sourceKey{src.Path, src.License, src.textColumn()})
