@@ -15,7 +15,10 @@ func (a *adapt) cleanCommand() *cli.Command {
 		Name:  "clean",
 		Usage: "filter, deduplicate and redact the collected documents",
 		Description: "Runs the filter chain (encoding repair, normalization, language ID, quality rules,\n" +
-			"exact and near-duplicate removal, PII redaction) over the collect output.\n\n" +
+			"exact and near-duplicate removal, PII redaction) over the collect output.\n" +
+			"Terminology normalization, which rewrites text by expanding domain abbreviations (\"MI\" in a\n" +
+			"medical document) and replacing synonyms with a preferred term, is off by default; turn it on\n" +
+			"with clean.terminology: true in --config (clean.terminology_file adds your own term maps).\n\n" +
 			"Reads:  WORKSPACE/collect/ (shards and manifest.json), --config\n" +
 			"Writes: WORKSPACE/clean/shard-*.parquet, WORKSPACE/clean/rejected.parquet,\n" +
 			"        WORKSPACE/clean/manifest.json\n\n" +

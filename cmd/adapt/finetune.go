@@ -19,8 +19,9 @@ func (a *adapt) finetuneCommand() *cli.Command {
 			"writes the result as a Hugging Face model folder, with checkpoints to resume from.\n" +
 			"With --lora (or finetune.lora.enabled) it trains low-rank adapters on frozen base weights\n" +
 			"and writes them as a PEFT folder, WORKSPACE/finetune/adapter/, next to the merged model in\n" +
-			"WORKSPACE/finetune/model/. With --replay it mixes general text into every batch to limit\n" +
-			"forgetting. examples/adapt.yaml shows the keys of these settings.\n\n" +
+			"WORKSPACE/finetune/model/. A later run without LoRA removes WORKSPACE/finetune/adapter/,\n" +
+			"because that adapter would no longer match the model. With --replay it mixes general text\n" +
+			"into every batch to limit forgetting. examples/adapt.yaml shows the keys of these settings.\n\n" +
 			"Reads:  WORKSPACE/clean/ (shards and manifest.json), the base model folder, --config,\n" +
 			"        the --replay text\n" +
 			"Writes: WORKSPACE/finetune/model/, WORKSPACE/finetune/metrics.json,\n" +
