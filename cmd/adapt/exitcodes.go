@@ -42,8 +42,8 @@ const (
 var exitStatusText = map[int]string{
 	exitOK:          "success",
 	exitFailure:     "runtime failure (I/O error, a stage that could not finish)",
-	exitUsage:       "usage error (unknown flag, flag after an argument, extra argument)",
-	exitBadInput:    "bad input data or config (missing source, model folder without config.json, invalid YAML)",
+	exitUsage:       "usage error (unknown flag, invalid flag value, flag after an argument, extra argument)",
+	exitBadInput:    "bad input data or config (missing source, model folder without config.json, invalid YAML or config value)",
 	exitRegression:  "an eval regression gate failed",
 	exitBusy:        "workspace in use by another adapt process (WORKSPACE/.adapt.lock is locked)",
 	exitInterrupted: "interrupted (Ctrl-C or SIGTERM)",
