@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -311,7 +311,7 @@ func TestCompareConfig(t *testing.T) {
 			name: "array element and added key",
 			old:  map[string]any{"sources": []any{"a"}},
 			new:  map[string]any{"sources": []any{"b"}, "seed": 1.0},
-			want:     []ConfigChange{{Key: "seed", Old: "", New: "1"}, {Key: "sources[0]", Old: `"a"`, New: `"b"`}},
+			want: []ConfigChange{{Key: "seed", Old: "", New: "1"}, {Key: "sources[0]", Old: `"a"`, New: `"b"`}},
 		},
 		{
 			name:     "section added",
