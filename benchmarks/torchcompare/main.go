@@ -203,7 +203,7 @@ func run(names, backends []string, warmup, steps, threads int, python, script, w
 			}
 			printRow(sp.name, adapt, flopsPerToken, peak)
 			if k := adapt.Kernels; k != nil {
-				log.Printf("%s: kernel seconds per step, reference -> fused (the model calls the fused ones): cross-entropy %.3f -> %.3f, GELU %.3f -> %.3f, AdamW %.3f -> %.3f; fusing saves %.3f s against a %.3f s step",
+				log.Printf("%s: kernel seconds per step, separate -> fused kernels (the model calls the fused ones): cross-entropy %.3f -> %.3f, GELU %.3f -> %.3f, AdamW %.3f -> %.3f; fusing saves %.3f s against a %.3f s step",
 					sp.name, k.CrossEntropy, k.CrossEntropyFused, k.Gelu, k.GeluFast, k.AdamW, k.AdamWFused, k.saved(), median(adapt.StepSeconds))
 			}
 		}
