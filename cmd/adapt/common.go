@@ -33,12 +33,17 @@ func configFlag() cli.Flag {
 	}
 }
 
-// deviceFlag is the --device flag of the commands that load models.
-func deviceFlag() cli.Flag {
+// deviceFlag is the --device flag of the commands that load models. Only
+// commands that also take --config mention the config's device key.
+func deviceFlag(withConfig bool) cli.Flag {
+	usage := "compute backend that runs the models: cpu, or cuda in a build with the CUDA backend"
+	if withConfig {
+		usage += " (overrides device in --config)"
+	}
 	return &cli.StringFlag{
 		Name:  "device",
 		Value: tensor.DefaultBackend,
-		Usage: "compute backend that runs the models: cpu, or cuda in a build with the CUDA backend (overrides device in --config)",
+		Usage: usage,
 	}
 }
 

@@ -31,7 +31,7 @@ func (a *adapt) evalCommand() *cli.Command {
 			configFlag(),
 			&cli.StringSliceFlag{Name: "model", Usage: "model to score as NAME=DIR (repeatable); replaces eval.models"},
 			&cli.StringSliceFlag{Name: "jsonl", Usage: "JSON Lines task set as NAME=FILE, one {\"text\": ...} per line (repeatable); added to eval.task_sets"},
-			deviceFlag(),
+			deviceFlag(true),
 		},
 		OnUsageError: a.onUsageError,
 		Action:       a.evalAction,

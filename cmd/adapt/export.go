@@ -77,7 +77,10 @@ func (a *adapt) exportAction(c *cli.Context) error {
 		return err
 	}
 
-	if inWorkspace(ws, out) {
+	// Lock when the command reads the workspace's model or writes into the
+	// workspace, so a finetune running there cannot swap the model's files
+	// halfway through the export.
+	if !c.IsSet("model") || inWorkspace(ws, out) {
 		release, err := a.lockWorkspace(ws)
 		if err != nil {
 			return err

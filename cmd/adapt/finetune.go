@@ -25,7 +25,7 @@ func (a *adapt) finetuneCommand() *cli.Command {
 			"Reads:  WORKSPACE/clean/ (shards and manifest.json), the base model folder, --config,\n" +
 			"        the --replay text\n" +
 			"Writes: WORKSPACE/finetune/model/, WORKSPACE/finetune/metrics.json,\n" +
-			"        WORKSPACE/finetune/checkpoints/, WORKSPACE/finetune/adapter/ (LoRA only)\n\n" +
+			"        WORKSPACE/finetune/checkpoints/ (removed when the run completes), WORKSPACE/finetune/adapter/ (LoRA only)\n\n" +
 			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
@@ -37,7 +37,7 @@ func (a *adapt) finetuneCommand() *cli.Command {
 			&cli.StringFlag{Name: "lr-schedule", Usage: "learning-rate decay after warm-up: cosine, linear or constant (overrides finetune.lr_schedule; default cosine)"},
 			&cli.PathFlag{Name: "replay", Usage: "general text mixed into training, a JSON Lines file of {\"text\": ...} lines or a folder of document shards (overrides finetune.replay.path)"},
 			&cli.Float64Flag{Name: "replay-fraction", Usage: "share of training sequences taken from --replay, in [0, 1) (overrides finetune.replay.fraction)"},
-			deviceFlag(),
+			deviceFlag(true),
 		},
 		OnUsageError: a.onUsageError,
 		Action:       a.finetuneAction,

@@ -64,7 +64,7 @@ func (a *adapt) quickstartCommand() *cli.Command {
 			workspaceFlag("./quickstart-workspace"),
 			&cli.IntFlag{Name: "max-steps", Value: quickstartMaxSteps, Usage: "number of fine-tuning steps"},
 			&cli.PathFlag{Name: "base-model", Usage: "Hugging Face model folder to start from", EnvVars: []string{baseModelEnv}},
-			deviceFlag(),
+			deviceFlag(false),
 		},
 		OnUsageError: a.onUsageError,
 		Action:       a.quickstartAction,

@@ -26,7 +26,7 @@ func (a *adapt) runCommand() *cli.Command {
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
-			deviceFlag(),
+			deviceFlag(true),
 		},
 		OnUsageError: a.onUsageError,
 		Action:       a.runAction,
