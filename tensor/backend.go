@@ -65,7 +65,7 @@ type Backend interface {
 // ErrUnknownBackend is wrapped by SetBackend when no backend of the
 // requested name is registered in this build, such as "cuda" in a build
 // without a CUDA backend.
-var ErrUnknownBackend = errors.New("unknown compute backend")
+var ErrUnknownBackend = errors.New("compute backend not available")
 
 // DefaultBackend is the name of the backend Current returns until
 // SetBackend selects another.

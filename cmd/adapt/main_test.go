@@ -385,10 +385,10 @@ func TestNewFlagUsageErrors(t *testing.T) {
 		args       []string
 		wantStderr string
 	}{
-		{"finetune device cuda", []string{"finetune", "--device", "cuda"}, `selecting compute backend "cuda": unknown compute backend; this build of adapt has no CUDA backend; available: [cpu]`},
-		{"eval device cuda", []string{"eval", "--device", "cuda"}, "unknown compute backend"},
-		{"run device cuda", []string{"run", "--config", cfgPath, "--device", "cuda"}, "unknown compute backend"},
-		{"quickstart device cuda", []string{"quickstart", "--device", "cuda"}, "unknown compute backend"},
+		{"finetune device cuda", []string{"finetune", "--device", "cuda"}, `selecting compute backend "cuda": compute backend not available; this build of adapt has no CUDA backend; available: [cpu]`},
+		{"eval device cuda", []string{"eval", "--device", "cuda"}, "compute backend not available"},
+		{"run device cuda", []string{"run", "--config", cfgPath, "--device", "cuda"}, "compute backend not available"},
+		{"quickstart device cuda", []string{"quickstart", "--device", "cuda"}, "compute backend not available"},
 		{"lora rank without lora", []string{"finetune", "--lora-r", "16"}, "--lora-r 16 has no effect without LoRA"},
 		{"replay without fraction", []string{"finetune", "--replay", "general.jsonl"}, "add --replay-fraction"},
 		{"unknown schedule", []string{"finetune", "--lr-schedule", "step"}, "invalid --lr-schedule: invalid finetune config: lr_schedule is step"},
@@ -431,7 +431,7 @@ func TestNewConfigBadInputErrors(t *testing.T) {
 		args       []string
 		wantStderr string
 	}{
-		{"config device cuda", []string{"eval", "--config", cudaConfig}, cudaConfig + ":2: device: unknown compute backend: \"cuda\"; this build of adapt has no CUDA backend; available: cpu"},
+		{"config device cuda", []string{"eval", "--config", cudaConfig}, cudaConfig + ":2: device: compute backend not available: \"cuda\"; this build of adapt has no CUDA backend; available: cpu"},
 		{"early stop without validation", []string{"finetune", "--config", earlyConfig}, earlyConfig + ":3: finetune.early_stop_patience: 3 needs a validation split"},
 		{"export missing model", []string{"export", "--model", missingModel, "--out", filepath.Join(dir, "m.gguf")}, "model folder " + missingModel + " not found"},
 		{"export default model missing", []string{"export", "-w", ws, "--out", filepath.Join(dir, "m.gguf")}, "model folder " + filepath.Join(ws, "finetune", "model") + " not found"},
