@@ -14,6 +14,9 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // record is one document-sized unit of a JSONL or CSV file.
@@ -61,10 +64,14 @@ func decodeJSONRecord(lineNo int, raw []byte, textFields []string, where string)
 	if where == "" {
 		where = fmt.Sprintf("line %d", lineNo)
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		rec.err = fmt.Errorf("%s: invalid JSON object: %w", where, err)
-		return rec
+	obj, ok := splitJSONObject(raw)
+	if !ok {
+		// splitJSONObject rejects invalid JSON and anything but an object.
+		// json.Unmarshal then gives the error message, or a nil map for null.
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			rec.err = fmt.Errorf("%s: invalid JSON object: %w", where, err)
+			return rec
+		}
 	}
 	text, err := jsonRecordText(obj, textFields)
 	if err != nil {
@@ -95,6 +102,8 @@ func jsonRecordText(obj map[string]json.RawMessage, textFields []string) (string
 		var s string
 		var list []string
 		switch {
+		case isJSONString(raw):
+			parts = appendNonEmpty(parts, unquoteJSON(raw))
 		case json.Unmarshal(raw, &s) == nil:
 			parts = appendNonEmpty(parts, s)
 		case json.Unmarshal(raw, &list) == nil:
@@ -154,16 +163,223 @@ func jsonScalar(value json.RawMessage) (string, bool) {
 	}
 	switch value[0] {
 	case '"':
-		var s string
-		if json.Unmarshal(value, &s) != nil {
+		if !isJSONString(value) {
 			return "", false
 		}
-		return s, true
+		return unquoteJSON(value), true
 	case '{', '[', 'n':
 		return "", false
 	default:
 		return string(value), true
 	}
+}
+
+// splitJSONObject returns the members of the JSON object raw, the same map
+// that json.Unmarshal into a map[string]json.RawMessage gives. The values
+// share raw's memory. It checks raw with json.Valid and then reads it once
+// more with a light loop. It returns false when raw is not valid JSON or not
+// an object. A repeated key keeps its last value, as in encoding/json.
+func splitJSONObject(raw []byte) (map[string]json.RawMessage, bool) {
+	if !json.Valid(raw) {
+		return nil, false
+	}
+	i := skipJSONSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return nil, false
+	}
+	obj := map[string]json.RawMessage{}
+	i = skipJSONSpace(raw, i+1)
+	if raw[i] == '}' {
+		return obj, true
+	}
+	for {
+		end := jsonStringEnd(raw, i)
+		key := unquoteJSON(raw[i:end])
+		i = skipJSONSpace(raw, end)
+		i = skipJSONSpace(raw, i+1) // past ':'
+		end = jsonValueEnd(raw, i)
+		obj[key] = raw[i:end:end]
+		i = skipJSONSpace(raw, end)
+		if raw[i] == '}' {
+			return obj, true
+		}
+		i = skipJSONSpace(raw, i+1) // past ','
+	}
+}
+
+// skipJSONSpace returns the index of the first byte at or after i in raw
+// that is not JSON white space.
+func skipJSONSpace(raw []byte, i int) int {
+	for i < len(raw) {
+		switch raw[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// jsonStringEnd returns the index just past the valid JSON string that
+// starts with the quote at raw[i].
+func jsonStringEnd(raw []byte, i int) int {
+	i++
+	for {
+		j := bytes.IndexByte(raw[i:], '"')
+		i += j
+		// The quote ends the string unless an odd number of backslashes
+		// precede it.
+		n := 0
+		for k := i - 1; raw[k] == '\\'; k-- {
+			n++
+		}
+		i++
+		if n%2 == 0 {
+			return i
+		}
+	}
+}
+
+// jsonValueEnd returns the index just past the valid JSON value that starts
+// at raw[i].
+func jsonValueEnd(raw []byte, i int) int {
+	switch raw[i] {
+	case '"':
+		return jsonStringEnd(raw, i)
+	case '{', '[':
+		depth := 0
+		for {
+			switch raw[i] {
+			case '"':
+				i = jsonStringEnd(raw, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+	default: // number, true, false or null
+		for i < len(raw) {
+			switch raw[i] {
+			case ' ', '\t', '\n', '\r', ',', '}', ']':
+				return i
+			}
+			i++
+		}
+		return i
+	}
+}
+
+// isJSONString reports whether raw, a JSON value already checked as valid,
+// is a string, that is whether it starts and ends with a quote.
+func isJSONString(raw []byte) bool {
+	return len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"'
+}
+
+// unquoteJSON decodes the JSON string raw, quotes included, which must
+// already be checked as valid, so the long text of a record is not scanned
+// again. It gives the same result as json.Unmarshal into a string (Go 1.26
+// encoding/json unquote). Escapes are decoded, and an unpaired surrogate
+// escape and each byte of invalid UTF-8 become U+FFFD.
+func unquoteJSON(raw []byte) string {
+	body := raw[1 : len(raw)-1]
+	i := 0
+	for i < len(body) {
+		c := body[i]
+		if c == '\\' || c >= utf8.RuneSelf {
+			break
+		}
+		i++
+	}
+	if i == len(body) {
+		return string(body)
+	}
+	buf := make([]byte, 0, len(body)+2*utf8.UTFMax)
+	buf = append(buf, body[:i]...)
+	for i < len(body) {
+		c := body[i]
+		switch {
+		case c == '\\':
+			i++
+			if i >= len(body) {
+				// Not reached for checked input; keep the byte as it is.
+				buf = append(buf, c)
+				break
+			}
+			switch e := body[i]; e {
+			case 'b':
+				buf = append(buf, '\b')
+			case 'f':
+				buf = append(buf, '\f')
+			case 'n':
+				buf = append(buf, '\n')
+			case 'r':
+				buf = append(buf, '\r')
+			case 't':
+				buf = append(buf, '\t')
+			case 'u':
+				r := hex4(body[i+1:])
+				i += 5
+				if utf16.IsSurrogate(r) {
+					if i+1 < len(body) && body[i] == '\\' && body[i+1] == 'u' {
+						if r2 := hex4(body[i+2:]); r2 >= 0 {
+							if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
+								buf = utf8.AppendRune(buf, dec)
+								i += 6
+								continue
+							}
+						}
+					}
+					r = unicode.ReplacementChar
+				}
+				if r < 0 {
+					r = unicode.ReplacementChar
+				}
+				buf = utf8.AppendRune(buf, r)
+				continue
+			default: // '"', '\\', '/' and, in encoding/json, '\''
+				buf = append(buf, e)
+			}
+			i++
+		case c < utf8.RuneSelf:
+			buf = append(buf, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(body[i:])
+			buf = utf8.AppendRune(buf, r)
+			i += size
+		}
+	}
+	return string(buf)
+}
+
+// hex4 returns the value of the four hexadecimal digits at the start of b,
+// or -1 when b does not start with four of them.
+func hex4(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
 }
 
 // errNoTextColumn is the detail of a CSV file whose header lacks a text
