@@ -179,7 +179,7 @@ type result struct {
 	Doc corpus.Document
 	// Reason is empty for a kept document.
 	Reason string
-	// Detail states the measured value and the threshold; it never contains
+	// Detail states the measured value and the threshold. It never contains
 	// document text.
 	Detail string
 }

@@ -156,11 +156,11 @@ type Config struct {
 	// in kept and rejected documents alike. Default true.
 	RedactPII bool `yaml:"redact_pii" json:"redact_pii"`
 	// NearDedup sets MinHash-LSH near-duplicate removal over all kept
-	// documents of the run, across input shards: of a cluster of documents
-	// whose estimated Jaccard similarity of word (or, for Chinese and
-	// Japanese, character) shingles reaches NearDedup.Threshold, the first
-	// in input order is kept and the rest are rejected with reason
-	// "duplicate_near". Default enabled with threshold 0.8, 128
+	// documents of the run, across input shards. Documents form a cluster
+	// when the estimated Jaccard similarity of their word shingles
+	// (character shingles for Chinese and Japanese) reaches
+	// NearDedup.Threshold. The first document of a cluster in input order is
+	// kept and the rest are rejected with reason "duplicate_near". Default enabled with threshold 0.8, 128
 	// permutations and 5-shingles (neardup.DefaultConfig).
 	NearDedup neardup.Config `yaml:"near_dedup" json:"near_dedup"`
 }

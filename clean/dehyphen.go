@@ -14,8 +14,8 @@ import (
 //     hyphen U+00AD) directly after a letter. The next line must not be
 //     blank, so paragraphs stay apart. Its first token must be lower-case
 //     letters, optionally followed by closing punctuation.
-//   - The evidence of the document decides first: when the joined word
-//     occurs elsewhere in the document, the parts are joined; when the
+//   - The evidence of the document decides first. When the joined word
+//     occurs elsewhere in the document, the parts are joined. When the
 //     hyphenated form occurs elsewhere, the hyphen stays and only the line
 //     break goes ("long-term").
 //   - Without evidence, the hyphen stays when the part before it is one of

@@ -8,7 +8,7 @@ var ErrInvalidConfig = errors.New("invalid clean configuration")
 
 // ErrEmptyCorpus is returned by Run when no document survives the filter
 // chain. The message lists the rejections per rule and the thresholds to
-// loosen; nothing is written to the output folder.
+// loosen. Nothing is written to the output folder.
 var ErrEmptyCorpus = errors.New("no documents left after cleaning")
 
 // ErrInputMismatch is returned by Run when the input shards do not match

@@ -53,7 +53,7 @@ type Options struct {
 	// replaced as a whole when the run succeeds and left untouched when it
 	// fails.
 	OutDir string
-	// Config holds the thresholds; start from DefaultConfig.
+	// Config contains the thresholds. Start from DefaultConfig.
 	Config Config
 	// Logger receives progress messages. Nil means discard.
 	Logger *slog.Logger
@@ -73,7 +73,7 @@ type Options struct {
 // one input shard at a time into a part of its own and records each
 // finished part in a progress file. A run that was killed or canceled
 // resumes at the first unfinished input shard when started again with the
-// same configuration and input; any other change starts over. At the end
+// same configuration and input. Any other change starts over. At the end
 // the parts are assembled into a temporary folder that is renamed into
 // place, so a failed run leaves no output that looks complete. When no
 // document survives, Run writes nothing, removes the hidden folder and

@@ -51,7 +51,7 @@ type Options struct {
 	// ToolVersion is recorded in the manifest.
 	ToolVersion string
 	// MinDomainScore is the minimum domain score (term matches per 100
-	// tokens, see DomainScore) a document needs to be kept; documents below
+	// tokens, see DomainScore) a document needs to be kept. Documents below
 	// it are rejected as "off_domain". Zero disables the filter. A positive
 	// value requires a Domain with a built-in term list (DomainNames).
 	MinDomainScore float64
@@ -61,7 +61,7 @@ type Options struct {
 	Rebuild bool
 
 	// clock paces and timestamps remote requests. Nil means the system
-	// clock; tests set a fake one so that no test sleeps.
+	// clock. Tests set a fake one so that no test sleeps.
 	clock clock
 }
 
@@ -121,7 +121,7 @@ const batchFiles = 256
 // then remote sources are fetched in their listed order. It builds the output in a
 // temporary folder next to OutDir and renames it into place at the end, so
 // a failed or cancelled run leaves OutDir as it was. Unreadable and invalid
-// files are rejected rows, not errors; a missing source path, an invalid
+// files become rejected rows, not errors. A missing source path, an invalid
 // option or a write failure is an error.
 func Run(ctx context.Context, opts Options) (*corpus.Manifest, error) {
 	start := time.Now()

@@ -30,7 +30,7 @@ const ReasonOffDomain = "off_domain"
 const MetaDomainScore = "domain_score"
 
 // domainTermFiles holds the term lists, named <domain>.<lang>.txt. Lines
-// starting with "#" are comments; every other non-blank line is one term.
+// starting with "#" are comments, and every other non-blank line is one term.
 //
 //go:embed domainterms/*.txt
 var domainTermFiles embed.FS

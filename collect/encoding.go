@@ -37,10 +37,11 @@ const htmlSniffLen = 1024
 
 // decodeText returns data as UTF-8 and the name of the encoding it was
 // decoded from, or "" when data was valid UTF-8 without a byte order mark
-// and is returned unchanged. The steps are: a UTF-8 or UTF-16 byte order
-// mark; valid UTF-8; for HTML, a charset named by a meta tag; and else
-// Windows-1252, which maps every byte and agrees with ISO-8859-1 on its
-// printable characters, so Latin-1 text reads right and no byte is lost.
+// and is returned unchanged. The steps, in order, are a UTF-8 or UTF-16
+// byte order mark, valid UTF-8, and for HTML a charset named by a meta tag.
+// Everything else decodes as Windows-1252, which maps every byte and agrees
+// with ISO-8859-1 on its printable characters, so Latin-1 text reads right
+// and no byte is lost.
 func decodeText(data []byte, format string) ([]byte, string) {
 	switch {
 	case bytes.HasPrefix(data, bomUTF8):

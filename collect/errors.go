@@ -12,8 +12,8 @@ var ErrInvalidOptions = errors.New("invalid collect options")
 
 // ErrAddressRefused is returned by Run, wrapped, when a remote source would
 // connect to a loopback, private, link-local, multicast or cloud metadata
-// address. Loopback is allowed with RemoteSource.AllowLoopback; the others
-// are always refused.
+// address. Loopback is allowed with RemoteSource.AllowLoopback, and the
+// others are always rejected.
 var ErrAddressRefused = errors.New("address not allowed")
 
 // ErrUserAgent is returned by Run when an edgar source has no User-Agent

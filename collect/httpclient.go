@@ -48,7 +48,7 @@ func (systemClock) Sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Backoff of retried requests: baseBackoff * 2^attempt, at most maxBackoff.
-// A Retry-After longer than maxRetryAfter is not waited for; the request
+// A Retry-After longer than maxRetryAfter is not waited for, and the request
 // fails with the last status instead.
 const (
 	baseBackoff   = time.Second
@@ -96,7 +96,7 @@ func (l *hostLimiter) wait(ctx context.Context, host string) error {
 }
 
 // errRedirectRefused marks a redirect that the client's redirectAllowed
-// rejected; such a request is not retried.
+// rejected. Such a request is not retried.
 var errRedirectRefused = errors.New("redirect refused")
 
 // response is a fetched HTTP response with its body read.

@@ -131,7 +131,7 @@ const (
 )
 
 // Estimated glyph advances, in thousandths of an em, for a font that gives
-// no width for a code: the 14 standard fonts may omit the Widths array
+// no width for a code. The 14 standard fonts may omit the Widths array
 // (allowed before PDF 1.5), and composite fonts keep widths in a W array
 // that the library does not read. Both values are estimates of the width of
 // an average lower-case letter and of a space in Helvetica and Times.

@@ -96,7 +96,7 @@ func NewShardWriter(dir string, opts ShardOptions) *ShardWriter {
 }
 
 // Write appends docs to the current shard, starting new shards as the limits
-// require. After an error the writer is unusable; call Abort.
+// require. After an error the writer is unusable, so call Abort.
 func (w *ShardWriter) Write(docs ...Document) error {
 	if w.err != nil {
 		return w.err
@@ -197,7 +197,7 @@ func NewRejectedWriter(dir string, opts ShardOptions) (*RejectedWriter, error) {
 	return &RejectedWriter{fw: fw, relDir: opts.RelDir}, nil
 }
 
-// Write appends rows. After an error the writer is unusable; call Abort.
+// Write appends rows. After an error the writer is unusable, so call Abort.
 func (w *RejectedWriter) Write(rows ...Rejected) error {
 	if w.err != nil {
 		return w.err
@@ -372,7 +372,7 @@ func decodeTimes(row any) {
 
 // ListShards returns the paths of dir's document shards (shard-*.parquet)
 // sorted by name, which is the order they were written in. A folder without
-// shards gives an empty list; a missing folder is an error.
+// shards gives an empty list, but a missing folder is an error.
 func ListShards(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -392,7 +392,8 @@ func ListShards(dir string) ([]string, error) {
 // ReadShards returns an iterator over the documents in the given shard
 // files, in order. It reads one row group batch at a time, so memory use
 // does not grow with the file size. After the iterator yields a non-nil
-// error it stops. Errors name the file; a damaged file wraps ErrCorruptShard.
+// error it stops. Errors name the file, and a damaged file wraps
+// ErrCorruptShard.
 func ReadShards(paths ...string) iter.Seq2[Document, error] {
 	return func(yield func(Document, error) bool) {
 		for _, path := range paths {
@@ -466,9 +467,9 @@ func readFile[T any](path string, yield func(T, error) bool) bool {
 const readBatch = 256
 
 // ReadParquet decodes the Parquet data in r (size bytes) as rows of T and
-// passes them to fn in batches; fn must not keep the slice. fn returns false
-// to stop early, and ReadParquet then returns nil. Columns that
-// the file lacks read as zero values. Any decoding fault, including a panic
+// passes them to fn in batches. fn must not keep the slice. fn returns false
+// to stop early, and ReadParquet then returns nil. Columns that the file
+// lacks read as zero values. Any decoding fault, including a panic
 // inside the Parquet library on damaged input, is returned as an error
 // wrapping ErrCorruptShard with the row offset reached.
 func ReadParquet[T any](r io.ReaderAt, size int64, fn func(rows []T) bool) (err error) {

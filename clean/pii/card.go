@@ -53,10 +53,10 @@ var cardNetworks = []cardNetwork{
 }
 
 // findCards returns the payment card numbers in text[lo:hi]. A number must
-// be separate from its neighbours, not follow an identifier word ("order",
-// "invoice", "#"), be written as one run of digits or in one of the
-// groupings printed on cards, have a known IIN and length, and pass the
-// Luhn check.
+// be separate from its neighbours and must not follow an identifier word
+// ("order", "invoice", "#"). It must be written as one run of digits or in
+// one of the groupings printed on cards, have a known IIN and length, and
+// pass the Luhn check.
 func findCards(text string, lo, hi int) []Match {
 	var matches []Match
 	var digits []byte

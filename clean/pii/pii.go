@@ -203,7 +203,7 @@ func replace(text string, matches []Match, counts map[string]int64) string {
 
 // resolveOverlaps returns matches without overlaps, sorted by Start. Among
 // overlapping matches the one with the higher precedence wins, then the
-// longer one, then the earlier one; the others are dropped. It reorders
+// longer one, then the earlier one. The others are dropped. It reorders
 // matches in place.
 func resolveOverlaps(matches []Match) []Match {
 	if len(matches) < 2 {
