@@ -69,7 +69,7 @@ type Options struct {
 	// Logger receives warnings (a skipped corpus, a hash mismatch); nil
 	// discards them.
 	Logger *slog.Logger
-	// Now is the report's creation time; zero means time.Now().
+	// Now is the report's creation time. Zero means time.Now().
 	Now time.Time
 }
 
@@ -82,10 +82,10 @@ type Report struct {
 	CreatedAt     time.Time `json:"created_at"`
 	ToolVersion   string    `json:"tool_version"`
 
-	// Collect audits the collected corpus, before cleaning; nil when it
+	// Collect audits the collected corpus, before cleaning. It is nil when it
 	// was skipped.
 	Collect *CorpusAudit `json:"collect,omitempty"`
-	// Clean audits the cleaned corpus, after redaction; nil when it was
+	// Clean audits the cleaned corpus, after redaction. It is nil when it was
 	// skipped. Its PII counts are the residual personal data that redaction
 	// missed.
 	Clean *CorpusAudit `json:"clean,omitempty"`
@@ -202,7 +202,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("auditing %q and %q: %w; run adapt collect first", opts.CollectDir, opts.CleanDir, ErrNothingToAudit)
 	}
 	// Skipped corpora are logged only now, because with nothing to audit
-	// the returned error already says so.
+	// the returned error already reports it.
 	for _, reason := range report.Skipped {
 		logger.Warn("skipping corpus in audit", "reason", reason)
 	}

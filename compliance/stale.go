@@ -16,9 +16,10 @@ import (
 )
 
 // checkStale reports a problem for each stage output that was made from
-// other data than the current output of the stage before it: the clean
-// output against the collect shards (the clean manifest's Inputs), and the
-// fine-tuned model against the clean shards (metrics.json's DataShards).
+// other data than the current output of the stage before it. It checks
+// the clean output against the collect shards (the clean manifest's
+// Inputs), and the fine-tuned model against the clean shards
+// (metrics.json's DataShards).
 // Outputs that record no inputs are not checked. Eval results are checked
 // by checkStaleEval.
 func checkStale(s *corpusScanner, opts Options) error {

@@ -34,7 +34,7 @@ type Options struct {
 	// OutDir is the stage's output folder (<ws>/eval).
 	OutDir string
 	Config Config
-	// Logger receives progress and diagnostics; nil discards them.
+	// Logger receives progress and diagnostics. Nil discards them.
 	Logger *slog.Logger
 	// Progress, when set, is called after each scored document with the
 	// number of documents done and the total over all models and task sets.

@@ -18,12 +18,12 @@ type Metrics struct {
 	// ElapsedSeconds is the wall time of the training loop.
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
 	Steps          int     `json:"steps"`
-	// StopReason says why training ended: "completed" (every planned
+	// StopReason is the reason training ended: "completed" (every planned
 	// step), "time_limit" or "early_stopping".
 	StopReason string `json:"stop_reason,omitempty"`
 	// PlannedSteps is the step count the run was configured for.
 	PlannedSteps int `json:"planned_steps,omitempty"`
-	// ReplayTokens is the size of the packed replay split; zero without
+	// ReplayTokens is the size of the packed replay split. It is zero without
 	// replay.
 	ReplayTokens int64 `json:"replay_tokens,omitempty"`
 	// EpochsDone is the number of passes over the training split that the
@@ -61,7 +61,7 @@ type Metrics struct {
 type LossPoint struct {
 	Step int     `json:"step"`
 	Loss float64 `json:"loss"`
-	// LR is the learning rate used at this step; zero for validation points.
+	// LR is the learning rate used at this step. It is zero for validation points.
 	LR float64 `json:"lr,omitempty"`
 	// Tokens is the number of real (not padding) training target tokens
 	// seen up to and including Step.

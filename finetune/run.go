@@ -31,7 +31,7 @@ type Options struct {
 	// OutDir is the stage's output folder (<ws>/finetune).
 	OutDir string
 	Config Config
-	// Logger receives progress and diagnostics; nil discards them.
+	// Logger receives progress and diagnostics. Nil discards them.
 	Logger *slog.Logger
 	// Progress, when set, is called after each optimizer step with the
 	// number of steps done and the total.

@@ -35,7 +35,7 @@ type TrainOptions struct {
 	// Config.Replay.Fraction of the training sequences. Nil means none,
 	// whatever the fraction.
 	Replay *Packed
-	// CheckpointDir is the folder for checkpoints; empty means none are
+	// CheckpointDir is the folder for checkpoints. Empty means none are
 	// written or resumed from.
 	CheckpointDir string
 	// Fingerprint identifies the data, base model and settings. A
@@ -78,7 +78,7 @@ type TrainResult struct {
 	// batches of all Steps, replay included.
 	TokensSeen int64
 	// ValTokensPerPass is the number of real target tokens that one
-	// validation pass scores; zero without a validation split.
+	// validation pass scores. It is zero without a validation split.
 	ValTokensPerPass int64
 	Train, Val       []LossPoint
 	// Elapsed is the wall time of the training loop, summed over resumes.

@@ -498,7 +498,7 @@ func (d Diff) Write(w io.Writer) error {
 // writeConfigChanges prints one section of changed config keys under
 // title. A whole config present in one run only becomes the header line,
 // and each section present in one run only becomes one line instead of
-// one line per key; what names the whole config in that header.
+// one line per key. The what argument names the whole config in that header.
 func writeConfigChanges(p func(string, ...any), title, what string, changes []ConfigChange, sections []SectionChange) {
 	if len(sections) == 1 && (sections[0].Key == "" || sections[0].Key == "effective") {
 		s := sections[0]

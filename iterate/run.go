@@ -45,7 +45,7 @@ type Run struct {
 	CreatedAt   time.Time `json:"created_at"`
 	ToolVersion string    `json:"tool_version"`
 	// Config is the caller's configuration as given (a YAML file's values,
-	// say), any JSON value; nil when none was given. Stages fill in
+	// say), any JSON value. It is nil when none was given. Stages fill in
 	// defaults and flags, so Effective holds the settings actually used.
 	Config any `json:"config,omitempty"`
 	// Effective holds each stage's effective settings as its outputs
@@ -91,18 +91,18 @@ type StageSummary struct {
 	Counts *corpus.Counts `json:"counts,omitempty"`
 	// Reasons counts documents per rule or reason code, from the manifest.
 	Reasons map[string]int64 `json:"reasons,omitempty"`
-	// Seconds is the stage's wall time in seconds; zero when unknown.
+	// Seconds is the stage's wall time in seconds. It is zero when unknown.
 	Seconds float64 `json:"seconds,omitempty"`
 	// Stats holds the stage's other numbers (manifest stats, training
 	// steps and token counts).
 	Stats map[string]float64 `json:"stats,omitempty"`
 }
 
-// RecordInput is what Record needs beyond what it reads from the workspace.
+// RecordInput contains the values Record needs beyond what it reads from the workspace.
 type RecordInput struct {
 	// ToolVersion is the adapt version making the record.
 	ToolVersion string
-	// Config is the run's configuration; it must marshal to JSON. Nil
+	// Config is the run's configuration. It must marshal to JSON. Nil
 	// records no config.
 	Config any
 	// Seconds holds stage wall times in seconds measured by the caller,
@@ -110,9 +110,9 @@ type RecordInput struct {
 	// time, so a run recorded right after the stages ran and a later record
 	// of the same outputs show the same times.
 	Seconds map[string]float64
-	// Now is the creation time; zero means time.Now().
+	// Now is the creation time. Zero means time.Now().
 	Now time.Time
-	// Logger receives warnings about skipped values; nil discards them.
+	// Logger receives warnings about skipped values. Nil discards them.
 	Logger *slog.Logger
 }
 

@@ -16,7 +16,7 @@ type GPT2Config struct {
 	VocabSize int `json:"vocab_size"`
 	// NPositions is the longest sequence the position table covers.
 	NPositions int `json:"n_positions"`
-	// NCtx repeats NPositions for older readers; zero means NPositions.
+	// NCtx repeats NPositions for older readers. Zero means NPositions.
 	NCtx int `json:"n_ctx,omitempty"`
 	// NEmbd is the model width (C).
 	NEmbd int `json:"n_embd"`
@@ -24,7 +24,7 @@ type GPT2Config struct {
 	NLayer int `json:"n_layer"`
 	// NHead is the number of attention heads (NH); NEmbd must be a multiple.
 	NHead int `json:"n_head"`
-	// NInner is the MLP width; zero means 4*NEmbd.
+	// NInner is the MLP width. Zero means 4*NEmbd.
 	NInner int `json:"n_inner,omitempty"`
 	// LayerNormEpsilon is added to the variance in every LayerNorm; zero
 	// means 1e-5, the GPT-2 default.

@@ -13,9 +13,10 @@ import "errors"
 //   - LoadLlama (and Load for the Llama family), when config.json has no
 //     model_type or one other than llama, mistral or qwen2, a hidden_act
 //     other than silu, or mlp_bias true. It is also wrapped for a size that
-//     is not positive, heads that are not a multiple of the key/value heads,
-//     an odd head size, a negative rms_norm_eps or rope_theta, and a
-//     rope_scaling other than default, linear and llama3 with valid factors;
+//     is not positive, an odd head size or a negative rms_norm_eps or
+//     rope_theta. The same holds when the heads are not a multiple of the
+//     key/value heads, or when rope_scaling is not default, linear or llama3
+//     with valid factors;
 //   - NewLoRA and LoadLoRA, when the model is not a *GPT2 or *Llama, already
 //     has an adapter, r is not positive, lora_alpha is negative,
 //     lora_dropout is outside [0, 1), or a target module is an invalid

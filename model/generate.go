@@ -320,8 +320,8 @@ func normalize(probs []float64) {
 }
 
 // sampleIndex returns the index i where the cumulative probability first
-// exceeds u in [0, 1), skipping zero entries; rounding that leaves u past
-// the total picks the last nonzero entry.
+// exceeds u in [0, 1), skipping zero entries. When rounding leaves u past
+// the total, it returns the last nonzero entry.
 func sampleIndex(probs []float64, u float64) int32 {
 	var cum float64
 	last := int32(-1)

@@ -1,10 +1,10 @@
 package model
 
 // Incremental decoding with a key/value cache, as transformers v4's
-// DynamicCache and llm.c-style inference loops do it: the prompt runs once
-// through the model (prefill), each layer keeps the keys and values of
-// every position seen so far, and each later token runs alone, attending to
-// the cached keys and values instead of recomputing them. Batch size is 1.
+// DynamicCache and llm.c-style inference loops do it. The prompt runs once
+// through the model (prefill), and each layer keeps the keys and values of
+// every position seen so far. Each later token then runs alone and attends
+// to the cached keys and values instead of recomputing them. Batch size is 1.
 // Shapes use S for the cached positions, n for the tokens of one call and
 // the letters of gpt2.go and llama.go.
 

@@ -29,18 +29,18 @@ type LlamaConfig struct {
 	// grouped-query attention; NumAttentionHeads must be a multiple of it.
 	// Zero means NumAttentionHeads.
 	NumKeyValueHeads int `json:"num_key_value_heads,omitempty"`
-	// HeadDim is the head size (HS); zero means HiddenSize/NumAttentionHeads.
+	// HeadDim is the head size (HS). Zero means HiddenSize/NumAttentionHeads.
 	// It must be even.
 	HeadDim int `json:"head_dim,omitempty"`
 	// MaxPositionEmbeddings is the longest sequence the model was trained
 	// for and the longest that Forward accepts.
 	MaxPositionEmbeddings int `json:"max_position_embeddings"`
-	// RMSNormEps is added to the mean square in every RMSNorm; zero means
+	// RMSNormEps is added to the mean square in every RMSNorm. Zero means
 	// 1e-6, transformers' LlamaConfig default.
 	RMSNormEps float64 `json:"rms_norm_eps"`
-	// RopeTheta is the RoPE base; zero means 10000.
+	// RopeTheta is the RoPE base. Zero means 10000.
 	RopeTheta float64 `json:"rope_theta,omitempty"`
-	// RopeScaling stretches RoPE frequencies; nil means none.
+	// RopeScaling stretches RoPE frequencies. Nil means none.
 	RopeScaling *RopeScalingConfig `json:"rope_scaling,omitempty"`
 	// HiddenAct must be "silu" (or empty, meaning silu).
 	HiddenAct string `json:"hidden_act,omitempty"`
@@ -59,7 +59,7 @@ type LlamaConfig struct {
 	SlidingWindow    *int `json:"sliding_window,omitempty"`
 	UseSlidingWindow bool `json:"use_sliding_window,omitempty"`
 	// InitializerRange is the standard deviation NewLlama draws weights
-	// with; zero means 0.02.
+	// with. Zero means 0.02.
 	InitializerRange float64 `json:"initializer_range,omitempty"`
 	// TorchDType records the weights' dtype; Save writes "float32".
 	TorchDType string `json:"torch_dtype,omitempty"`
@@ -147,7 +147,8 @@ func (c LlamaConfig) MarshalJSON() ([]byte, error) {
 }
 
 // EOSTokenIDs returns eos_token_id from Extra, which config.json stores as
-// one id or (Llama 3.1) a list; nil when absent or null.
+// one id or (Llama 3.1) a list. It returns nil when the value is absent
+// or null.
 func (c LlamaConfig) EOSTokenIDs() []int {
 	return c.tokenIDs("eos_token_id")
 }

@@ -98,7 +98,7 @@ func ParsePEFTConfig(data []byte) (LoRAConfig, error) {
 // LoadLoRA reads the PEFT adapter folder dir and attaches it to m. Every
 // tensor of adapter_model.safetensors must belong to a layer that
 // target_modules selects, and every selected layer must have both tensors
-// with the shapes r and the model imply; otherwise LoadLoRA returns an
+// with the shapes that r and the model imply. If not, LoadLoRA returns an
 // error wrapping ErrMissingTensor. GPT-2 tensor names may omit
 // transformers' "transformer." prefix. fan_in_fan_out is not read, because
 // the model's architecture fixes each weight's layout.
@@ -173,9 +173,10 @@ func canonicalAdapterName(name string) string {
 
 // Save writes the adapter to dir as a PEFT folder: adapter_config.json and
 // adapter_model.safetensors (F32), creating dir if needed. baseModel is
-// recorded as base_model_name_or_path: as an absolute path when it names a
-// local folder, so the record does not depend on the working directory,
-// and unchanged otherwise (a hub id such as "gpt2"). Empty records null.
+// recorded as base_model_name_or_path. When it names a local folder, Save
+// records the absolute path, so the record does not depend on the working
+// directory. Otherwise (a hub id such as "gpt2") it is recorded unchanged,
+// and an empty baseModel records null.
 // Each file is written under a temporary name and renamed when complete.
 func (l *LoRA) Save(dir, baseModel string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -31,8 +31,8 @@ func AttentionForward(out, att, qkv []float32, B, T, C, NH int) {
 			v := qkv[b*T*C3+2*C+h*HS:]
 			p := att[bh*T*T : (bh+1)*T*T]
 
-			// Scores for all (t, t2); the entries above the diagonal are
-			// computed and then masked, which wastes about half of this
+			// Scores for all (t, t2). The entries above the diagonal are
+			// computed and then masked. This wastes about half of the
 			// product but keeps it one call.
 			GemmSerial(false, true, T, T, HS, q, C3, k, C3, p, T, false)
 			for t := 0; t < T; t++ {

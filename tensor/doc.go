@@ -15,7 +15,7 @@
 // [B,T,C] stores element (b,t,c) at index (b*T+t)*C+c. Each kernel's doc
 // comment gives its formula, the shape of every operand and whether it
 // overwrites or accumulates into its output. Backward kernels accumulate
-// (+=) into gradient buffers unless they say otherwise, so callers zero
+// (+=) into gradient buffers unless their doc states otherwise, so callers zero
 // gradients once per step.
 //
 // Each optimized kernel has a plain reference implementation (suffix Ref)

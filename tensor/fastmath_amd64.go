@@ -4,7 +4,7 @@ package tensor
 
 import "golang.org/x/sys/cpu"
 
-// hasExpfAVX2 says whether expShifted may call the assembly loop.
+// hasExpfAVX2 reports whether expShifted may call the assembly loop.
 var hasExpfAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // expfAVX2 sets dst[i] = exp(src[i]-shift) for i < n, n a multiple of 8,

@@ -26,11 +26,11 @@ const (
 const blasEnv = "ADAPT_BLAS"
 
 var (
-	// useOpenBLAS says whether Gemm and GemmSerial call OpenBLAS.
+	// useOpenBLAS reports whether Gemm and GemmSerial call OpenBLAS.
 	useOpenBLAS bool
-	// blasLoadErr is why OpenBLAS is not in use, or nil.
+	// blasLoadErr is the reason OpenBLAS is not in use, or nil.
 	blasLoadErr error
-	// openblasThreaded says whether Gemm hands each product whole to
+	// openblasThreaded reports whether Gemm hands each product whole to
 	// OpenBLAS running on GOMAXPROCS threads, instead of splitting it
 	// across goroutines that each call OpenBLAS on one thread.
 	openblasThreaded bool

@@ -2,9 +2,10 @@ package gguf
 
 // The "gpt2" architecture mapping follows llama.cpp's converter
 // (convert_hf_to_gguf.py, class GPT2Model, and gguf-py's
-// tensor_mapping.py, 2024-2025): the four Conv1D weights of each block,
-// stored by transformers as [in,out], are transposed to the [out,in] rows
-// that ggml's matrix product reads; every other tensor is copied as it is.
+// tensor_mapping.py, 2024-2025). Transformers stores the four Conv1D
+// weights of each block as [in,out], so they are transposed to the [out,in]
+// rows that ggml's matrix product reads. Every other tensor is copied as it
+// is.
 // GGUF dims list the fastest-varying axis first, so a row-major [out,in]
 // matrix is written with dims [in, out].
 
@@ -19,7 +20,7 @@ import (
 )
 
 // gpt2Block maps the Hugging Face name inside h.N to the llama.cpp name
-// inside blk.N and says whether the tensor is a Conv1D weight that is
+// inside blk.N and reports whether the tensor is a Conv1D weight that is
 // transposed.
 var gpt2Block = []struct {
 	hf, gguf  string
@@ -108,7 +109,7 @@ func GPT2Metadata(cfg model.GPT2Config, v *Vocab, name string, typ GGMLType) []K
 // GPT2GGUFTensors converts the parameters of m to GGUF tensors of type typ
 // under llama.cpp's names, in Parameters order, transposing the Conv1D
 // weights. One-dimensional tensors and position_embd stay F32, as
-// llama.cpp's converter keeps them; a Q8_0 matrix whose rows are not a
+// llama.cpp's converter keeps them. A Q8_0 matrix whose rows are not a
 // multiple of 32 values also stays F32. No output.weight is written:
 // GPT-2 ties the output projection to token_embd, and llama.cpp falls back
 // to token_embd when output is absent.
@@ -207,7 +208,7 @@ func (f *File) GPT2Config() (model.GPT2Config, error) {
 
 // GPT2 builds the model stored in a "gpt2" file, undoing the transposition
 // of the Conv1D weights. Every tensor of the configuration must be present
-// with the shape it implies; an output.weight is accepted only when it
+// with the shape it implies. An output.weight is accepted only when it
 // equals token_embd, because model.GPT2 ties the two.
 func (f *File) GPT2() (*model.GPT2, error) {
 	cfg, err := f.GPT2Config()

@@ -30,13 +30,13 @@ type LlamaParams struct {
 	// NumHeads is <arch>.attention.head_count; HiddenSize/NumHeads is the
 	// head size (HS).
 	NumHeads int
-	// NumKVHeads is <arch>.attention.head_count_kv; absent means NumHeads.
+	// NumKVHeads is <arch>.attention.head_count_kv. Absent means NumHeads.
 	NumKVHeads int
-	// MaxPositions is <arch>.context_length; absent means 2048.
+	// MaxPositions is <arch>.context_length. Absent means 2048.
 	MaxPositions int
-	// RopeTheta is <arch>.rope.freq_base; absent means 10000.
+	// RopeTheta is <arch>.rope.freq_base. Absent means 10000.
 	RopeTheta float64
-	// RMSNormEps is <arch>.attention.layer_norm_rms_epsilon; absent means
+	// RMSNormEps is <arch>.attention.layer_norm_rms_epsilon. Absent means
 	// 1e-5.
 	RMSNormEps float64
 	// TieWordEmbeddings is true when the file has no output.weight, so the

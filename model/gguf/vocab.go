@@ -42,16 +42,17 @@ type Vocab struct {
 	// Scores[id] is the SentencePiece score; higher merges first. Nil when
 	// the file has none.
 	Scores []float32
-	// Types[id] is one of the Token* constants; nil when the file has none.
+	// Types[id] is one of the Token* constants. Types is nil when the file
+	// has none.
 	Types []int32
 	// Merges are the gpt2 merges as "left right", highest priority first.
 	Merges []string
 	// BOS, EOS, UNK and PAD are token ids, -1 when absent.
 	BOS, EOS, UNK, PAD int32
-	// AddBOS is tokenizer.ggml.add_bos_token; absent means true for
+	// AddBOS is tokenizer.ggml.add_bos_token. Absent means true for
 	// "llama" and false for "gpt2", as in llama.cpp.
 	AddBOS bool
-	// AddSpacePrefix is tokenizer.ggml.add_space_prefix; absent means true
+	// AddSpacePrefix is tokenizer.ggml.add_space_prefix. Absent means true
 	// for "llama": SentencePiece encodes "Hi" as if it were " Hi".
 	AddSpacePrefix bool
 
@@ -165,9 +166,9 @@ func (v *Vocab) Encode(text string, addBOS bool) ([]int32, error) {
 	return append(ids, tok.EncodeWithOptions(text, tokenizer.EncodeOptions{})...), nil
 }
 
-// encodeSPM appends the SentencePiece encoding of text to ids: the text
-// (with a leading space when AddSpacePrefix) is split into characters with
-// spaces written as U+2581, then the adjacent pair whose concatenation is
+// encodeSPM appends the SentencePiece encoding of text to ids. The text
+// (with a leading space when AddSpacePrefix) is split into characters, with
+// spaces written as U+2581. Then the adjacent pair whose concatenation is
 // the highest-scoring token is merged, leftmost first on ties, until no
 // pair is a token. A character that is not a token becomes its <0xNN> byte
 // tokens, or UNK when those are missing.
@@ -357,7 +358,7 @@ const (
 // tokens is a merge, ranked by the merged token's score. A "gpt2"
 // vocabulary becomes a byte-level BPE with the file's merges and the
 // pre-tokenizer named by tokenizer.ggml.pre ("gpt-2"/"gpt2"/"default" or absent,
-// "llama-bpe"/"llama3", "qwen2"); other names return ErrUnsupported.
+// "llama-bpe"/"llama3", "qwen2"). Other names return ErrUnsupported.
 func (v *Vocab) TokenizerJSON() ([]byte, error) {
 	vocab := make(map[string]int, len(v.Tokens))
 	for i, t := range v.Tokens {
@@ -429,7 +430,7 @@ func (v *Vocab) TokenizerJSON() ([]byte, error) {
 		return nil, fmt.Errorf("%w: tokenizer model %q", ErrUnsupported, v.Model)
 	}
 
-	// The post-processor prepends BOS when the vocabulary asks for it.
+	// The post-processor prepends BOS when the vocabulary requests it.
 	doc["post_processor"] = nil
 	if v.AddBOS && bos != "" {
 		doc["post_processor"] = map[string]any{"type": "TemplateProcessing",
@@ -445,8 +446,8 @@ func (v *Vocab) TokenizerJSON() ([]byte, error) {
 	return js, nil
 }
 
-// spmMerges derives BPE merges from SentencePiece scores: each normal token
-// split into two tokens gives a merge; merges are sorted by the merged
+// spmMerges derives BPE merges from SentencePiece scores. Each split of a
+// normal token into two tokens gives a merge. Merges are sorted by the merged
 // token's score, highest first, then by token id, then by the halves' ids.
 func (v *Vocab) spmMerges(vocab map[string]int) [][2]string {
 	type merge struct {

@@ -67,7 +67,7 @@ type Tensor struct {
 
 // File is the content of one safetensors file.
 type File struct {
-	// Metadata is the "__metadata__" map; nil when the header has none.
+	// Metadata is the "__metadata__" map. It is nil when the header has none.
 	Metadata map[string]string
 	// Tensors are sorted by name.
 	Tensors []Tensor

@@ -2,10 +2,10 @@ package safetensors
 
 // Sharded checkpoints follow huggingface_hub's
 // serialization/_base.py (split_state_dict_into_shards_factory, v0.2x),
-// which transformers 4.x save_pretrained uses: tensors are taken in order
+// which transformers 4.x save_pretrained uses. Tensors are taken in order,
 // and a new shard starts when the next tensor would push the current one
-// past the limit, a tensor larger than the limit gets a shard of its own,
-// shards are named model-00001-of-0000N.safetensors, and
+// past the limit. A tensor larger than the limit gets a shard of its own.
+// Shards are named model-00001-of-0000N.safetensors, and
 // model.safetensors.index.json maps every tensor name to its shard.
 
 import (
@@ -77,7 +77,7 @@ func ParseIndex(data []byte, name string) (*Index, error) {
 // sharded model) and the path that names the weights in errors: the
 // single file or the index. A shard that cannot be read returns an error
 // naming the index and the shard, wrapping fs.ErrNotExist when the shard
-// is missing; a tensor the index lists but its shard lacks returns an
+// is missing. A tensor that the index lists but its shard lacks returns an
 // error wrapping ErrCorrupt. Tensors in a shard that the index does not
 // list are ignored, as transformers ignores them.
 func ReadFolder(dir string) (*File, string, error) {
@@ -142,8 +142,8 @@ func ReadFolder(dir string) (*File, string, error) {
 // Tensors are assigned to shards in the order given, so callers pass them in
 // parameter order to keep each layer together. Every shard carries metadata
 // (nil writes {"format": "pt"}). Each file is written under a temporary name
-// and renamed; once all are in place, the files of the other layout and
-// shards left by an earlier save are removed. It returns the file names
+// and renamed. Once all are in place, WriteFolder removes the files of the
+// other layout and any shards left by an earlier save. It returns the file names
 // written, relative to dir.
 func WriteFolder(dir string, tensors []Tensor, metadata map[string]string, maxShardBytes int64) ([]string, error) {
 	if maxShardBytes < 0 {
