@@ -50,7 +50,7 @@ func (a *adapt) evalAction(c *cli.Context) error {
 	if c.IsSet("model") {
 		cfg.Eval.Models = nil
 		for _, spec := range c.StringSlice("model") {
-			name, dir, err := splitNameValue("--model", spec)
+			name, dir, err := splitNameValue("--model", "NAME=DIR", spec)
 			if err != nil {
 				return err
 			}
@@ -59,7 +59,7 @@ func (a *adapt) evalAction(c *cli.Context) error {
 	}
 	firstFlagTaskSet := len(cfg.Eval.TaskSets)
 	for _, spec := range c.StringSlice("jsonl") {
-		name, path, err := splitNameValue("--jsonl", spec)
+		name, path, err := splitNameValue("--jsonl", "NAME=FILE", spec)
 		if err != nil {
 			return err
 		}
@@ -95,11 +95,12 @@ func evalFlagError(c *cli.Context, err error, first int) error {
 	return err
 }
 
-// splitNameValue splits a NAME=VALUE flag value.
-func splitNameValue(flag, spec string) (string, string, error) {
+// splitNameValue splits a NAME=VALUE flag value. form is the flag's form
+// as its help writes it, for the error message.
+func splitNameValue(flag, form, spec string) (string, string, error) {
 	name, value, ok := strings.Cut(spec, "=")
 	if !ok || name == "" || value == "" {
-		return "", "", usageErrorf("invalid %s %q: use NAME=PATH", flag, spec)
+		return "", "", usageErrorf("invalid %s %q: use %s", flag, spec, form)
 	}
 	return name, value, nil
 }

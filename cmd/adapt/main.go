@@ -102,7 +102,7 @@ func (a *adapt) newApp() *cli.App {
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("unknown command %q; run 'adapt --help' for the list", c.Args().First())
+				return usageErrorf("unknown command %q", c.Args().First())
 			}
 			_ = cli.ShowAppHelp(c)
 			return usageErrorf("missing command")
