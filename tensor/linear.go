@@ -15,9 +15,7 @@ func LinearForward(out, inp, weight, bias []float32, N, C, OC int) {
 		Gemm(false, true, N, OC, C, inp, C, weight, C, out, OC, false)
 		return
 	}
-	for n := 0; n < N; n++ {
-		copy(out[n*OC:(n+1)*OC], bias[:OC])
-	}
+	broadcastBias(out, bias, N, OC)
 	Gemm(false, true, N, OC, C, inp, C, weight, C, out, OC, true)
 }
 
@@ -40,14 +38,7 @@ func LinearBackward(dinp, dweight, dbias, dout, inp, weight []float32, N, C, OC 
 	}
 	Gemm(true, false, OC, C, N, dout, OC, inp, C, dweight, C, true)
 	if dbias != nil {
-		parallelFor(OC, 64, func(lo, hi int) {
-			for n := 0; n < N; n++ {
-				row := dout[n*OC+lo : n*OC+hi]
-				for o, v := range row {
-					dbias[lo+o] += v
-				}
-			}
-		})
+		accumulateBiasGrad(dbias, dout, N, OC)
 	}
 }
 

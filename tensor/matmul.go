@@ -14,9 +14,7 @@ func MatmulForward(out, inp, weight, bias []float32, N, C, OC int) {
 		Gemm(false, false, N, OC, C, inp, C, weight, OC, out, OC, false)
 		return
 	}
-	for n := 0; n < N; n++ {
-		copy(out[n*OC:(n+1)*OC], bias[:OC])
-	}
+	broadcastBias(out, bias, N, OC)
 	Gemm(false, false, N, OC, C, inp, C, weight, OC, out, OC, true)
 }
 
@@ -39,14 +37,7 @@ func MatmulBackward(dinp, dweight, dbias, dout, inp, weight []float32, N, C, OC 
 	}
 	Gemm(true, false, C, OC, N, inp, C, dout, OC, dweight, OC, true)
 	if dbias != nil {
-		parallelFor(OC, 64, func(lo, hi int) {
-			for n := 0; n < N; n++ {
-				row := dout[n*OC+lo : n*OC+hi]
-				for o, v := range row {
-					dbias[lo+o] += v
-				}
-			}
-		})
+		accumulateBiasGrad(dbias, dout, N, OC)
 	}
 }
 
@@ -93,4 +84,25 @@ func MatmulBackwardRef(dinp, dweight, dbias, dout, inp, weight []float32, N, C, 
 			}
 		}
 	}
+}
+
+// broadcastBias copies bias [OC] into every row of out [N,OC], so that an
+// accumulating Gemm then adds the product on top.
+func broadcastBias(out, bias []float32, N, OC int) {
+	for n := 0; n < N; n++ {
+		copy(out[n*OC:(n+1)*OC], bias[:OC])
+	}
+}
+
+// accumulateBiasGrad adds the column sums of dout [N,OC] to dbias [OC],
+// splitting the columns across goroutines.
+func accumulateBiasGrad(dbias, dout []float32, N, OC int) {
+	parallelFor(OC, 64, func(lo, hi int) {
+		for n := 0; n < N; n++ {
+			row := dout[n*OC+lo : n*OC+hi]
+			for o, v := range row {
+				dbias[lo+o] += v
+			}
+		}
+	})
 }
