@@ -171,24 +171,38 @@ func (m *GPT2) lossForward(ids, targets []int32, B, T int, withGrad bool) (*acti
 	a := m.prepare(B, T)
 	m.forward(a, ids)
 
+	count := countScoredTargets("model.GPT2", targets, m.Config.VocabSize)
+	crossEntropy(a.losses, a.probs, a.logits, targets, count, B*T, m.Config.VocabSize, withGrad)
+	return a, count
+}
+
+// countScoredTargets returns how many targets are not IgnoreIndex. It
+// panics on a target outside [0,V), with who (the model type) in the
+// message.
+func countScoredTargets(who string, targets []int32, V int) int {
 	count := 0
 	for i, t := range targets {
 		if t == IgnoreIndex {
 			continue
 		}
-		if t < 0 || int(t) >= m.Config.VocabSize {
-			panic(fmt.Sprintf("model.GPT2: target %d at position %d is outside the vocabulary [0,%d)", t, i, m.Config.VocabSize))
+		if t < 0 || int(t) >= V {
+			panic(fmt.Sprintf("%s: target %d at position %d is outside the vocabulary [0,%d)", who, t, i, V))
 		}
 		count++
 	}
+	return count
+}
+
+// crossEntropy writes the per-position losses [N] and the softmax probs
+// [N,V] of logits [N,V] against targets. With withGrad, the same pass
+// overwrites probs with the gradient of the mean loss over the count scored
+// positions with respect to the logits.
+func crossEntropy(losses, probs, logits []float32, targets []int32, count, N, V int, withGrad bool) {
 	if withGrad {
-		// One pass writes the losses and, into probs, the gradient of
-		// their mean with respect to the logits.
-		kernels().CrossEntropyForwardBackward(a.losses, a.probs, a.logits, targets, 1/float32(max(count, 1)), B*T, m.Config.VocabSize)
-		return a, count
+		kernels().CrossEntropyForwardBackward(losses, probs, logits, targets, 1/float32(max(count, 1)), N, V)
+		return
 	}
-	kernels().CrossEntropyForward(a.losses, a.probs, a.logits, targets, B*T, m.Config.VocabSize)
-	return a, count
+	kernels().CrossEntropyForward(losses, probs, logits, targets, N, V)
 }
 
 func meanLoss(losses []float32, count int) float32 {

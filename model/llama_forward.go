@@ -237,23 +237,8 @@ func (m *Llama) lossForward(ids, targets []int32, B, T int, withGrad bool) (*lla
 	a := m.prepare(B, T)
 	m.forward(a, ids)
 
-	count := 0
-	for i, t := range targets {
-		if t == IgnoreIndex {
-			continue
-		}
-		if t < 0 || int(t) >= m.Config.VocabSize {
-			panic(fmt.Sprintf("model.Llama: target %d at position %d is outside the vocabulary [0,%d)", t, i, m.Config.VocabSize))
-		}
-		count++
-	}
-	if withGrad {
-		// One pass writes the losses and, into probs, the gradient of
-		// their mean with respect to the logits.
-		kernels().CrossEntropyForwardBackward(a.losses, a.probs, a.logits, targets, 1/float32(max(count, 1)), B*T, m.Config.VocabSize)
-		return a, count
-	}
-	kernels().CrossEntropyForward(a.losses, a.probs, a.logits, targets, B*T, m.Config.VocabSize)
+	count := countScoredTargets("model.Llama", targets, m.Config.VocabSize)
+	crossEntropy(a.losses, a.probs, a.logits, targets, count, B*T, m.Config.VocabSize, withGrad)
 	return a, count
 }
 
