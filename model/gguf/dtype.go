@@ -3,6 +3,7 @@ package gguf
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/adapt-llm/adapt/model/safetensors"
 	"math"
 )
 
@@ -126,26 +127,9 @@ func (t TensorInfo) Float32() ([]float32, error) {
 	return out, nil
 }
 
-// HalfToFloat32 converts an IEEE 754 binary16 value to float32 exactly.
-func HalfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // infinity or NaN
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp != 0: // normal
-		return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
-	case mant == 0: // signed zero
-		return math.Float32frombits(sign)
-	}
-	// Subnormal half: value = mant * 2^-24, exact in float32.
-	v := float32(mant) * (1.0 / (1 << 24))
-	if sign != 0 {
-		v = -v
-	}
-	return v
-}
+// HalfToFloat32 converts an IEEE 754 binary16 value to float32 exactly,
+// as safetensors.HalfToFloat32 does.
+func HalfToFloat32(h uint16) float32 { return safetensors.HalfToFloat32(h) }
 
 // Float32ToHalf converts f to IEEE 754 binary16, rounding to nearest even.
 // Values beyond the half range become infinity; NaN stays NaN.

@@ -195,7 +195,7 @@ func (t Tensor) Float32() ([]float32, error) {
 		}
 	case F16:
 		for i := range out {
-			out[i] = halfToFloat32(binary.LittleEndian.Uint16(b[2*i:]))
+			out[i] = HalfToFloat32(binary.LittleEndian.Uint16(b[2*i:]))
 		}
 	case BF16:
 		for i := range out {
@@ -276,8 +276,8 @@ func (t Tensor) Int64() ([]int64, error) {
 	return out, nil
 }
 
-// halfToFloat32 converts an IEEE 754 binary16 value to float32 exactly.
-func halfToFloat32(h uint16) float32 {
+// HalfToFloat32 converts an IEEE 754 binary16 value to float32 exactly.
+func HalfToFloat32(h uint16) float32 {
 	sign := uint32(h>>15) << 31
 	exp := uint32(h>>10) & 0x1f
 	mant := uint32(h) & 0x3ff
