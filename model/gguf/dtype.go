@@ -3,8 +3,9 @@ package gguf
 import (
 	"encoding/binary"
 	"fmt"
-	"github.com/adapt-llm/adapt/model/safetensors"
 	"math"
+
+	"github.com/adapt-llm/adapt/model/safetensors"
 )
 
 // GGMLType is the element type of a tensor (enum ggml_type in ggml.h).
