@@ -95,9 +95,9 @@ func (l *hostLimiter) wait(ctx context.Context, host string) error {
 	return l.clock.Sleep(ctx, start.Sub(now))
 }
 
-// errRedirectRefused marks a redirect that the client's redirectAllowed
+// errRedirectRejected marks a redirect that the client's redirectAllowed
 // rejected. Such a request is not retried.
-var errRedirectRefused = errors.New("redirect refused")
+var errRedirectRejected = errors.New("redirect rejected")
 
 // response is a fetched HTTP response with its body read.
 type response struct {
@@ -169,7 +169,7 @@ func newHTTPClient(src *Source, clk clock, logger *slog.Logger) *httpClient {
 				return fmt.Errorf("stopped after %d redirects", maxRedirects)
 			}
 			if c.redirectAllowed != nil && !c.redirectAllowed(req.URL) {
-				return fmt.Errorf("%w: redirect to %s leaves the allowed hosts", errRedirectRefused, req.URL)
+				return fmt.Errorf("%w: redirect to %s leaves the allowed hosts", errRedirectRejected, req.URL)
 			}
 			return nil
 		},
@@ -225,7 +225,7 @@ func (c *httpClient) get(ctx context.Context, rawURL string) (*response, error) 
 
 		// Network errors other than a refused address are retried.
 		if err != nil {
-			if errors.Is(err, ErrAddressRefused) || errors.Is(err, errRedirectRefused) || ctx.Err() != nil || last {
+			if errors.Is(err, ErrAddressRefused) || errors.Is(err, errRedirectRejected) || ctx.Err() != nil || last {
 				return nil, err
 			}
 			wait := backoff(attempt)
@@ -334,9 +334,10 @@ var metadataAddrs = []netip.Addr{
 // sharedAddressSpace is 100.64.0.0/10 (RFC 6598, carrier-grade NAT).
 var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
 
-// refusedAddr returns why ip may not be dialed, or "" when it may.
+// addressRejectionReason returns the reason ip may not be dialed, or ""
+// when it may.
 // Loopback is allowed only with allowLoopback.
-func refusedAddr(ip netip.Addr, allowLoopback bool) string {
+func addressRejectionReason(ip netip.Addr, allowLoopback bool) string {
 	ip = ip.Unmap()
 	for _, m := range metadataAddrs {
 		if ip == m {
@@ -376,8 +377,8 @@ func dialControl(allowLoopback bool) func(network, address string, _ syscall.Raw
 		if err != nil {
 			return fmt.Errorf("%w: dial address %q is not an IP address", ErrAddressRefused, address)
 		}
-		if why := refusedAddr(ip, allowLoopback); why != "" {
-			return fmt.Errorf("%w: %s is %s", ErrAddressRefused, ip, why)
+		if reason := addressRejectionReason(ip, allowLoopback); reason != "" {
+			return fmt.Errorf("%w: %s is %s", ErrAddressRefused, ip, reason)
 		}
 		return nil
 	}

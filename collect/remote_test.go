@@ -124,9 +124,9 @@ func TestRefusedAddr(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.ip, func(t *testing.T) {
-			why := refusedAddr(netip.MustParseAddr(tc.ip), tc.allowLoopback)
-			if got := why != ""; got != tc.refused {
-				t.Errorf("refusedAddr(%s, allowLoopback=%v) = %q; got refused %v, want %v", tc.ip, tc.allowLoopback, why, got, tc.refused)
+			reason := addressRejectionReason(netip.MustParseAddr(tc.ip), tc.allowLoopback)
+			if got := reason != ""; got != tc.refused {
+				t.Errorf("addressRejectionReason(%s, allowLoopback=%v) = %q; got rejected %v, want %v", tc.ip, tc.allowLoopback, reason, got, tc.refused)
 			}
 		})
 	}
