@@ -12,7 +12,7 @@ import (
 )
 
 // Terminology normalization replaces the abbreviations and synonyms of a
-// domain by one preferred term, so a fine-tuned model sees one name per
+// domain by one preferred term, so a fine-tuned model is trained on one name per
 // concept. It is off by default (Config.Terminology) because it rewrites
 // the text. Abbreviations match only as whole tokens written exactly as in
 // the map, because a lower-case "mi" or a "Mi" at the start of a sentence

@@ -96,7 +96,7 @@ func jsonRecordText(obj map[string]json.RawMessage, textFields []string) (string
 	for _, name := range textFields {
 		raw, ok := obj[name]
 		if !ok {
-			return "", fmt.Errorf("record has no %q field (fields are %s); set the source's text_column to the field that holds the text",
+			return "", fmt.Errorf("record has no %q field (fields are %s); set the source's text_column to the field that contains the text",
 				name, listFieldNames(obj))
 		}
 		var s string
@@ -409,7 +409,7 @@ func parseCSV(data []byte, textColumns []string) ([]record, error) {
 	for i, name := range textColumns {
 		textCols[i] = slices.Index(header, strings.ToLower(name))
 		if textCols[i] < 0 {
-			return nil, fmt.Errorf("%w %q (header is %q); set the source's text_column to the column that holds the text",
+			return nil, fmt.Errorf("%w %q (header is %q); set the source's text_column to the column that contains the text",
 				errNoTextColumn, name, strings.Join(header, ","))
 		}
 	}

@@ -28,7 +28,7 @@ type LogitsFunc func(ids []int32) []float32
 // The first token of a window has no context in it and is never scored, so
 // with stride < maxLength every token but the first is scored exactly once,
 // while stride == maxLength skips the first token of every window, as the
-// reference does. Log-softmax is computed in float64. The last window ends
+// Hugging Face guide's loop does. Log-softmax is computed in float64. The last window ends
 // at len(ids).
 //
 // It returns the windows in order, the total NLL (nats) and the number of

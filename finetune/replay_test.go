@@ -12,7 +12,7 @@ import (
 )
 
 // markedPacked returns a split of n sequences of length T whose every input
-// token is base+i for sequence i, so a batch row tells where it came from.
+// token is base+i for sequence i, so each batch row identifies its source sequence.
 func markedPacked(n, T int, base int32) *Packed {
 	p := &Packed{SeqLen: T}
 	for i := range n {
@@ -63,7 +63,7 @@ func TestMixBatcherIsDeterministic(t *testing.T) {
 	domain, replay := markedPacked(30, 2, 0), markedPacked(7, 2, 1000)
 	a := newMixBatcher(domain, replay, 4, 9, 0.3)
 	b := newMixBatcher(domain, replay, 4, 9, 0.3)
-	// b sees the batches in another order, as a resumed run would.
+	// b receives the batches in another order, as a resumed run would.
 	for _, k := range []int64{7, 3, 12, 0} {
 		b.at(k + 1)
 		want := slices.Clone(func() []int32 { ids, _ := a.at(k); return ids }())

@@ -55,7 +55,9 @@ const (
 // documents. Checkpoints go to OutDir/checkpoints, and a rerun with the same
 // data, base model and settings resumes from the newest one. A run that
 // completes removes its checkpoints unless KeepCheckpointsAfterSuccess is
-// set, and checkpoints left by a completed run never block a new one.
+// set, and checkpoints left by a completed run (recognised by the
+// fingerprint in metrics.json, or for older runs by metrics.json being
+// newer) do not block a new one.
 // A LoRA run also writes OutDir/adapter; a full run removes an adapter left
 // there by an earlier LoRA run once its own model is written, because that
 // adapter no longer matches OutDir/model.

@@ -145,7 +145,7 @@ func publicAddr(addr netip.Addr) bool {
 	return !sharedAddressSpace.Contains(addr) && !thisNetwork.Contains(addr) && !reservedClassE.Contains(addr)
 }
 
-// ipSeparate reports whether the dotted quad text[start:end] stands apart
+// ipSeparate reports whether the dotted quad text[start:end] is separate
 // from its neighbours: not glued to an ASCII letter, digit or underscore,
 // and not joined to one by "-", "_", "@", "=" or "#" before ("build-1.2.3.4")
 // or by "-" after. It may be followed by a port (":8080") or a prefix length

@@ -80,7 +80,7 @@ func windowBounded(groups []group, from, to int) bool {
 	return true
 }
 
-// separate reports whether text[start:end] stands apart from its
+// separate reports whether text[start:end] is separate from its
 // neighbours. Like isolated, it rejects a span glued to a letter, digit or
 // underscore, or joined to one by ".-/#=@&?%_" before or ".-/@_:" after
 // (identifiers, URLs, UUIDs, hashes). Unlike isolated, letters of scripts

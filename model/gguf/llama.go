@@ -187,7 +187,7 @@ func GGUFName(hf string) (string, bool) {
 	return "", false
 }
 
-// LlamaTensors converts every tensor the llama mapping knows to float32
+// LlamaTensors converts every tensor the llama mapping names to float32
 // under its Hugging Face name, in file order, and checks each shape against
 // p. For the "llama" architecture the q and k weights (and biases) are
 // permuted from the consecutive-pair RoPE layout that llama.cpp's converter
