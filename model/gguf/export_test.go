@@ -178,8 +178,10 @@ func TestExportGPT2Layout(t *testing.T) {
 }
 
 // writeTinyLlama saves a small random Llama with a byte-level tokenizer
-// trained on a few sentences into a new folder and returns it.
-func writeTinyLlama(t *testing.T, modelType string) string {
+// trained on a few sentences into a new folder and returns it. Biases, if
+// any, are set to small nonzero values; attentionBias adds q/k/v/o
+// biases to a "llama" model.
+func writeTinyLlama(t *testing.T, modelType string, attentionBias bool) string {
 	t.Helper()
 	texts := []string{"the quick brown fox jumps over the lazy dog", "packages depend on libraries", "the dog sleeps"}
 	tok, err := tokenizer.Train(slices.Values(texts), tokenizer.TrainOptions{VocabSize: 300, SpecialTokens: []string{"<|endoftext|>"}})
@@ -189,7 +191,7 @@ func writeTinyLlama(t *testing.T, modelType string) string {
 	eos, _ := tok.TokenToID("<|endoftext|>")
 	cfg := model.LlamaConfig{
 		ModelType: modelType, VocabSize: 320, HiddenSize: 64, IntermediateSize: 96, NumHiddenLayers: 2,
-		NumAttentionHeads: 4, NumKeyValueHeads: 2, MaxPositionEmbeddings: 64, RMSNormEps: 1e-5,
+		NumAttentionHeads: 4, NumKeyValueHeads: 2, MaxPositionEmbeddings: 64, RMSNormEps: 1e-5, AttentionBias: attentionBias,
 		Extra: map[string]json.RawMessage{"eos_token_id": json.RawMessage(strings.TrimSpace(string(mustJSON(t, eos))))},
 	}
 	m := model.NewLlama(cfg, 7)
@@ -222,17 +224,22 @@ func mustJSON(t *testing.T, v any) []byte {
 // same logits and tokenization.
 func TestExportLlamaRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
-		modelType, arch string
-		typ             GGMLType
-		tol             float64 // maximum absolute logit difference
+		name, modelType, arch string
+		attentionBias         bool
+		typ                   GGMLType
+		tol                   float64 // maximum absolute logit difference
 	}{
-		{"llama", "llama", GGMLTypeF32, 0},
-		{"mistral", "llama", GGMLTypeF32, 0},
-		{"qwen2", "qwen2", GGMLTypeF32, 0},
-		{"llama", "llama", GGMLTypeF16, 1e-3}, // random weights N(0,0.02) give logits O(0.1)
+		{"llama/F32", "llama", "llama", false, GGMLTypeF32, 0},
+		{"mistral/F32", "mistral", "llama", false, GGMLTypeF32, 0},
+		{"qwen2/F32", "qwen2", "qwen2", false, GGMLTypeF32, 0},
+		{"llama/F16", "llama", "llama", false, GGMLTypeF16, 1e-3}, // random weights N(0,0.02) give logits O(0.1)
+		// llama.cpp's "llama" architecture reads attn_output.bias as an
+		// optional tensor beside attn_q/k/v.bias (checked with the llama.cpp
+		// in node-llama-cpp 3.22.1 by benchmarks/llamacpp).
+		{"llama attention bias/F32", "llama", "llama", true, GGMLTypeF32, 0},
 	} {
-		t.Run(tc.modelType+"/"+tc.typ.String(), func(t *testing.T) {
-			dir := writeTinyLlama(t, tc.modelType)
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeTinyLlama(t, tc.modelType, tc.attentionBias)
 			orig, err := model.LoadLlama(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -254,6 +261,19 @@ func TestExportLlamaRoundTrip(t *testing.T) {
 			}
 			if arch, _ := f.String("general.architecture"); arch != tc.arch {
 				t.Errorf("general.architecture = %q, want %q", arch, tc.arch)
+			}
+			if tc.attentionBias {
+				// C is 64, and k and v have 2 KV heads of 16 values each.
+				for name, n := range map[string]uint64{"blk.1.attn_q.bias": 64, "blk.1.attn_k.bias": 32, "blk.1.attn_v.bias": 32, "blk.1.attn_output.bias": 64} {
+					info, ok := f.Tensor(name)
+					if !ok {
+						t.Errorf("tensor %s not found", name)
+						continue
+					}
+					if info.Type != GGMLTypeF32 || !slices.Equal(info.Dims, []uint64{n}) {
+						t.Errorf("tensor %s is %s %v, want F32 [%d]", name, info.Type, info.Dims, n)
+					}
+				}
 			}
 			back, v, err := LoadLlama(path)
 			if err != nil {

@@ -129,6 +129,7 @@ var blockNames = map[string]string{
 	"attn_k.bias":        "self_attn.k_proj.bias",
 	"attn_v.bias":        "self_attn.v_proj.bias",
 	"attn_output.weight": "self_attn.o_proj.weight",
+	"attn_output.bias":   "self_attn.o_proj.bias", // Llama with attention_bias
 	"ffn_norm.weight":    "post_attention_layernorm.weight",
 	"ffn_gate.weight":    "mlp.gate_proj.weight",
 	"ffn_up.weight":      "mlp.up_proj.weight",
@@ -254,6 +255,7 @@ func expectedShapes(p LlamaParams) map[string][]int {
 		m[pre+"self_attn.k_proj.bias"] = []int{kvDim}
 		m[pre+"self_attn.v_proj.bias"] = []int{kvDim}
 		m[pre+"self_attn.o_proj.weight"] = []int{C, C}
+		m[pre+"self_attn.o_proj.bias"] = []int{C}
 		m[pre+"post_attention_layernorm.weight"] = []int{C}
 		m[pre+"mlp.gate_proj.weight"] = []int{I, C}
 		m[pre+"mlp.up_proj.weight"] = []int{I, C}
