@@ -87,6 +87,81 @@ func TestParseUnknownKey(t *testing.T) {
 	}
 }
 
+func TestParseUnknownKeySuggestsPlace(t *testing.T) {
+	tests := []struct {
+		name     string
+		yaml     string
+		wantLine int
+		wantKey  string
+		wantMsg  string
+	}{
+		{"domain at top level", "workspace: ws\ncollect:\n  sources: []\ndomain: legal\n", 4, "domain", `unknown key "domain"; did you mean collect.domain? Allowed keys here: clean, collect,`},
+		{"flattened lora rank", "lora_r: 4\n", 1, "lora_r", "did you mean finetune.lora.r?"},
+		{"flag spelling of max steps", "max-steps: 4\n", 1, "max-steps", "did you mean finetune.max_steps?"},
+		{"max steps at top level", "max_steps: 4\n", 1, "max_steps", "did you mean finetune.max_steps?"},
+		{"text column at top level", "text_column: body\n", 1, "text_column", "did you mean collect.sources[].text_column?"},
+		{"domain in finetune", "finetune:\n  domain: legal\n", 2, "finetune.domain", "did you mean collect.domain? Allowed keys here: adam_beta1,"},
+		{"lora rank in finetune", "finetune:\n  lora_r: 4\n", 2, "finetune.lora_r", "did you mean finetune.lora.r?"},
+		{"key in two sections", "seed: 1\n", 1, "seed", "did you mean eval.seed or finetune.seed?"},
+		{"key in three sections", "path: x\n", 1, "path", "did you mean collect.sources[].path, eval.task_sets[].path or finetune.replay.path?"},
+		{"typo without suggestion", "reprot:\n  out: x\n", 1, "reprot", `unknown key "reprot"; allowed keys here: clean, collect,`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), "adapt.yaml", "")
+			if !errors.Is(err, ErrUnknownKey) {
+				t.Fatalf("got %v, want an error wrapping ErrUnknownKey", err)
+			}
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("got %T, want *Error", err)
+			}
+			if cerr.Line != tt.wantLine {
+				t.Errorf("got line %d, want %d", cerr.Line, tt.wantLine)
+			}
+			if cerr.Key != tt.wantKey {
+				t.Errorf("got key %q, want %q", cerr.Key, tt.wantKey)
+			}
+			if !strings.Contains(cerr.Msg, tt.wantMsg) {
+				t.Errorf("got message %q, want it to contain %q", cerr.Msg, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestKnownPlacesCap(t *testing.T) {
+	type item struct {
+		Name string `yaml:"name"`
+	}
+	type section struct {
+		Name  string `yaml:"name"`
+		Items []item `yaml:"items"`
+	}
+	type root struct {
+		A section `yaml:"a"`
+		B section `yaml:"b"`
+	}
+	rootType := reflect.TypeOf(root{})
+	tests := []struct {
+		key  string
+		want []string
+	}{
+		{"items", []string{"a.items[]", "b.items[]"}},
+		{"items_name", []string{"a.items[].name", "b.items[].name"}},
+		{"b-items-name", []string{"b.items[].name"}},
+		{"name", nil}, // four places, more than maxKnownPlaces
+		{"title", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			got := knownPlaces(rootType, tt.key)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	empty, err := Parse(nil, "empty.yaml", "")
 	if err != nil {

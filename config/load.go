@@ -71,8 +71,8 @@ func Parse(data []byte, name, baseDir string) (*Config, error) {
 
 // checkKeys walks node alongside the Go type t and rejects the first
 // mapping key that t has no yaml field for. It runs before decoding so the
-// error can give the full dotted key, the line and the keys that are
-// allowed.
+// error can give the full dotted key, the line, the keys that are allowed
+// and where the key belongs when it is a known key of another section.
 func checkKeys(node *yaml.Node, t reflect.Type, path, file string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -88,7 +88,7 @@ func checkKeys(node *yaml.Node, t reflect.Type, path, file string) error {
 					File: file,
 					Line: key.Line,
 					Key:  joinKey(path, key.Value),
-					Msg:  fmt.Sprintf("unknown key %q; allowed keys here: %s", key.Value, strings.Join(sortedKeys(fields), ", ")),
+					Msg:  unknownKeyMessage(key.Value, fields),
 					Err:  ErrUnknownKey,
 				}
 			}
@@ -106,6 +106,89 @@ func checkKeys(node *yaml.Node, t reflect.Type, path, file string) error {
 	// Type mismatches (a list where a mapping belongs) are left to the
 	// decoder, which reports them with their line.
 	return nil
+}
+
+// unknownKeyMessage describes the unknown key among the keys of fields,
+// with the places where key is a known key when there are any.
+func unknownKeyMessage(key string, fields map[string]reflect.Type) string {
+	allowed := strings.Join(sortedKeys(fields), ", ")
+	if places := knownPlaces(reflect.TypeOf(Config{}), key); len(places) > 0 {
+		return fmt.Sprintf("unknown key %q; did you mean %s? Allowed keys here: %s", key, joinOr(places), allowed)
+	}
+	return fmt.Sprintf("unknown key %q; allowed keys here: %s", key, allowed)
+}
+
+// maxKnownPlaces caps the suggestions of an unknown-key error. A key that
+// fits more places than this ("name", "path") gets none, because a long
+// list would not help.
+const maxKnownPlaces = 3
+
+// knownPlaces returns the dotted paths of the keys under struct type root
+// that key could mean, such as "collect.domain" for "domain" and "finetune.lora.r" for
+// "lora_r" or "lora-r", sorted by section and key. A path matches
+// when key, lower-cased and with '-' read as '_', equals its last part or
+// its last parts joined by '_'. List items appear as "[]", as in
+// "collect.sources[].text_column". It returns nil for more than
+// maxKnownPlaces matches.
+func knownPlaces(root reflect.Type, key string) []string {
+	want := strings.ReplaceAll(strings.ToLower(key), "-", "_")
+	var places []string
+	walkKeys(root, nil, func(parts []string) {
+		for i := len(parts) - 1; i >= 0; i-- {
+			if strings.Join(stripLists(parts[i:]), "_") == want {
+				places = append(places, strings.Join(parts, "."))
+				return
+			}
+		}
+	})
+	if len(places) > maxKnownPlaces {
+		return nil
+	}
+	return places
+}
+
+// walkKeys calls visit with the key path of every yaml key under struct
+// type t, parents before children. A key of a list of structs ends in
+// "[]".
+func walkKeys(t reflect.Type, parts []string, visit func(parts []string)) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	fields := yamlFields(t)
+	for _, name := range sortedKeys(fields) {
+		fieldType := fields[name]
+		part := name
+		elem := fieldType
+		for elem.Kind() == reflect.Pointer {
+			elem = elem.Elem()
+		}
+		if elem.Kind() == reflect.Slice && elem.Elem().Kind() == reflect.Struct {
+			part += "[]"
+		}
+		path := append(append([]string(nil), parts...), part)
+		visit(path)
+		walkKeys(fieldType, path, visit)
+	}
+}
+
+// joinOr joins items as "a", "a or b", or "a, b or c".
+func joinOr(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}
+
+// stripLists returns parts without their "[]" list markers.
+func stripLists(parts []string) []string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = strings.TrimSuffix(p, "[]")
+	}
+	return out
 }
 
 // yamlFields maps each yaml key of struct type t to its field type. The

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -73,6 +74,10 @@ func selectDevice(c *cli.Context, configDevice string) (string, error) {
 // config validation error on a key that a flag in flagKeys (config key to
 // flag name) set on this command line, and returns err unchanged
 // otherwise.
+//
+// A stage's range check ("invalid finetune config: max_steps is -1, must
+// be >= 0") becomes "invalid --max-steps -1: must be >= 0", followed by
+// what zero means when the flag's usage text gives it.
 func flagError(c *cli.Context, err error, flagKeys map[string]string) error {
 	var cerr *config.Error
 	if !errors.As(err, &cerr) {
@@ -82,7 +87,38 @@ func flagError(c *cli.Context, err error, flagKeys map[string]string) error {
 	if !ok || !c.IsSet(flag) {
 		return err
 	}
-	return usageErrorf("invalid --%s: %s", flag, cerr.Msg)
+
+	_, want, ok := strings.Cut(cerr.Msg, ", must be ")
+	if !ok {
+		return usageErrorf("invalid --%s: %s", flag, cerr.Msg)
+	}
+	msg := fmt.Sprintf("invalid --%s %v: must be %s", flag, c.Value(flag), want)
+	if zero := zeroMeaning(c, flag); zero != "" {
+		msg += " (" + zero + ")"
+	}
+	return &usageError{err: errors.New(msg)}
+}
+
+// zeroMeaning returns the "0 means ..." clause of the usage text of the
+// command's flag name, or "" when the usage text has none.
+func zeroMeaning(c *cli.Context, name string) string {
+	if c.Command == nil {
+		return ""
+	}
+	for _, f := range c.Command.Flags {
+		doc, ok := f.(cli.DocGenerationFlag)
+		if !ok || !slices.Contains(f.Names(), name) {
+			continue
+		}
+		_, zero, ok := strings.Cut(doc.GetUsage(), "0 means ")
+		if !ok {
+			return ""
+		}
+		zero, _, _ = strings.Cut(zero, ";")
+		zero, _, _ = strings.Cut(zero, ")")
+		return "0 means " + zero
+	}
+	return ""
 }
 
 // sourceFlags maps the fields of a collect source to the collect flags

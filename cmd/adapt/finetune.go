@@ -69,7 +69,7 @@ func (a *adapt) finetuneAction(c *cli.Context) error {
 	}
 
 	_, err = a.runFinetune(c.Context, ws, cfg.Finetune)
-	return err
+	return loraFlagError(c, err)
 }
 
 // finetuneFlagKeys maps the config keys that finetune flags set to the
@@ -133,6 +133,9 @@ func (a *adapt) runFinetune(ctx context.Context, ws workspace, cfg config.Finetu
 		return nil, err
 	}
 	if err := checkReplay(cfg); err != nil {
+		return nil, err
+	}
+	if err := checkLoRARank(cfg); err != nil {
 		return nil, err
 	}
 	if err := checkStageOutput(ws.cleanDir(), "clean", "finetune"); err != nil {

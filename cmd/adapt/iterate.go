@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -113,15 +117,65 @@ func (a *adapt) runIterate(ctx context.Context, ws workspace, runConfig any, sec
 
 // compareRuns prints what changed from run idA to run idB.
 func compareRuns(a *adapt, ws workspace, idA, idB string) error {
-	runA, err := iterate.Load(string(ws), idA)
+	runA, err := loadRun(ws, idA)
 	if err != nil {
 		return err
 	}
-	runB, err := iterate.Load(string(ws), idB)
+	runB, err := loadRun(ws, idB)
 	if err != nil {
 		return err
 	}
 	return writeDiff(a, runA, runB)
+}
+
+// maxListedRuns caps the run ids that an unknown-run error lists.
+const maxListedRuns = 10
+
+// loadRun reads run id from ws. When there is no such run, the error lists
+// the ids that ws has, or says how to record the first run.
+func loadRun(ws workspace, id string) (*iterate.Run, error) {
+	run, err := iterate.Load(string(ws), id)
+	if !errors.Is(err, iterate.ErrRunNotFound) {
+		return run, err
+	}
+
+	ids, listErr := runIDs(ws)
+	switch {
+	case listErr != nil:
+		return nil, fmt.Errorf("%w; %w", err, listErr)
+	case len(ids) == 0:
+		return nil, inputErrorf("run %q not found: workspace %s has no runs yet; record one with 'adapt iterate -w %s'", id, ws, ws)
+	case len(ids) > maxListedRuns:
+		older := len(ids) - maxListedRuns
+		return nil, inputErrorf("run %q not found in workspace %s; its %d newest runs, oldest first: %s (and %d older, under %s)",
+			id, ws, maxListedRuns, strings.Join(ids[older:], ", "), older, ws.path(iterate.RunsDir))
+	}
+	return nil, inputErrorf("run %q not found in workspace %s; its runs, oldest first: %s", id, ws, strings.Join(ids, ", "))
+}
+
+// runIDs returns the ids of the runs recorded in ws, oldest first: the
+// folders under WORKSPACE/runs that contain a run record. Run ids start
+// with their UTC creation time, so name order is creation order.
+func runIDs(ws workspace) ([]string, error) {
+	entries, err := os.ReadDir(ws.path(iterate.RunsDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing runs: %w", err)
+	}
+
+	var ids []string
+	for _, entry := range entries {
+		if !entry.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(ws.path(iterate.RunsDir, entry.Name(), iterate.RecordFile)); err == nil {
+			ids = append(ids, entry.Name())
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 func writeDiff(a *adapt, old, new *iterate.Run) error {

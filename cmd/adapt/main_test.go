@@ -146,7 +146,7 @@ func TestBadInputErrors(t *testing.T) {
 		{"missing config file", []string{"clean", "--config", filepath.Join(dir, "none.yaml")}, "none.yaml not found"},
 		{"clean before collect", []string{"clean", "-w", ws}, "run 'adapt collect' before 'adapt clean'"},
 		{"audit before collect", []string{"audit", "-w", ws}, "no collect or clean manifest"},
-		{"unknown run id", []string{"iterate", "-w", ws, "a", "b"}, "run record not found"},
+		{"unknown run id", []string{"iterate", "-w", ws, "a", "b"}, `run "a" not found`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -391,7 +391,7 @@ func TestNewFlagUsageErrors(t *testing.T) {
 		{"quickstart device cuda", []string{"quickstart", "--device", "cuda"}, "compute backend not available"},
 		{"lora rank without lora", []string{"finetune", "--lora-r", "16"}, "--lora-r 16 has no effect without LoRA"},
 		{"replay without fraction", []string{"finetune", "--replay", "general.jsonl"}, "add --replay-fraction"},
-		{"unknown schedule", []string{"finetune", "--lr-schedule", "step"}, "invalid --lr-schedule: invalid finetune config: lr_schedule is step"},
+		{"unknown schedule", []string{"finetune", "--lr-schedule", "step"}, `invalid --lr-schedule step: must be "cosine", "linear" or "constant"`},
 		{"replay fraction of one", []string{"finetune", "--replay", "g.jsonl", "--replay-fraction", "1"}, "invalid --replay-fraction"},
 		{"negative lora rank", []string{"finetune", "--lora", "--lora-r", "-1"}, "invalid --lora-r"},
 		{"negative domain score", []string{"collect", "--min-domain-score", "-1", dir}, "invalid --min-domain-score"},
