@@ -9,29 +9,32 @@ import (
 	"github.com/adapt-llm/adapt/tensor/internal/openblas"
 )
 
-// The blocked product uses the GotoBLAS/BLIS layering. A kc x nc block of
-// op(B) is packed into panels nr columns wide and an mc x kc block of op(A)
-// into panels mr rows tall. A register-blocked micro-kernel then computes
-// one mr x nr tile of C from one panel of each.
+// The blocked product uses the GotoBLAS/BLIS layering, with the roles of
+// the operands as in BLIS for row-major C: a kc x nc block of op(B) is
+// packed into panels nr columns wide and stays in L2, an mc x kc block of
+// op(A) is packed into panels mr rows tall and stays in L3, and a
+// register-blocked micro-kernel computes one mr x nr tile of C from one A
+// panel (kept in L1 while the kernel sweeps the B panels) and one B panel.
 const (
-	// gemmKC is the depth of a packed block. A kc x nr panel of B (16 KiB for
-	// nr = 16) stays in L1 while the micro-kernel sweeps the A panels.
+	// gemmKC is the depth of a packed block: a kc x mr A panel is 12 KiB
+	// for mr = 12.
 	gemmKC = 256
-	// gemmMCPanels is the number of mr-row A panels per block, so an mc x kc
-	// A block (mc = 16 mr) is 64-96 KiB and stays in L2.
-	gemmMCPanels = 16
-	// gemmNC is the width of a packed B block (1 MiB at kc = 256).
-	gemmNC = 1024
+	// gemmNC is the width of a packed B block (512 KiB at kc = 256).
+	gemmNC = 512
+	// gemmMCPanels is the number of A panels in a packed A block, about 2
+	// MiB at kc = 256.
+	gemmMCPanels = 170
 )
 
-// microKernel computes C[0:mr', 0:nr'] += Ap @ Bp for one tile, where Ap is
-// a packed kc x mr panel (element (i,p) at p*mr+i), Bp a packed kc x nr
-// panel (element (p,j) at p*nr+j), C has row stride ldc, and mr' <= mr,
-// nr' <= nr are the valid rows and columns of an edge tile.
+// microKernel computes C[0:mr', 0:nr'] += Ap @ Bp for one tile, or
+// C[0:mr', 0:nr'] = Ap @ Bp when overwrite is true, where Ap is a packed
+// kc x mr panel (element (i,p) at p*mr+i), Bp a packed kc x nr panel
+// (element (p,j) at p*nr+j), C has row stride ldc, and mr' <= mr, nr' <= nr
+// are the valid rows and columns of an edge tile.
 type microKernel struct {
 	name   string
 	mr, nr int
-	fn     func(kc int, a, b, c []float32, ldc, mr, nr int)
+	fn     func(kc int, a, b, c []float32, ldc, mr, nr int, overwrite bool)
 }
 
 // goKernel is the portable micro-kernel; gemm_amd64.go adds an AVX2 one.
@@ -142,12 +145,12 @@ func gemmSerial(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 		openblas.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
 		return
 	}
-	if !accumulate {
-		for i := 0; i < m; i++ {
-			clear(c[i*ldc : i*ldc+n])
-		}
-	}
 	if k == 0 {
+		if !accumulate {
+			for i := 0; i < m; i++ {
+				clear(c[i*ldc : i*ldc+n])
+			}
+		}
 		return
 	}
 
@@ -163,19 +166,22 @@ func gemmSerial(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 		buf.b = make([]float32, need)
 	}
 
-	for jc := 0; jc < n; jc += gemmNC {
-		nc := min(gemmNC, n-jc)
+	for ic := 0; ic < m; ic += mc {
+		mcCur := min(mc, m-ic)
 		for pc := 0; pc < k; pc += gemmKC {
 			kc := min(gemmKC, k-pc)
-			packB(buf.b, b, ldb, transB, pc, jc, kc, nc, nr)
-			for ic := 0; ic < m; ic += mc {
-				mcCur := min(mc, m-ic)
-				packA(buf.a, a, lda, transA, ic, pc, mcCur, kc, mr)
-				for jr := 0; jr < nc; jr += nr {
-					bp := buf.b[jr*kc : jr*kc+kc*nr]
-					for ir := 0; ir < mcCur; ir += mr {
-						ap := buf.a[ir*kc : ir*kc+kc*mr]
-						kern.fn(kc, ap, bp, c[(ic+ir)*ldc+jc+jr:], ldc, min(mr, mcCur-ir), min(nr, nc-jr))
+			// The first pass over k stores into C, so C needs no clearing.
+			overwrite := pc == 0 && !accumulate
+			packA(buf.a, a, lda, transA, ic, pc, mcCur, kc, mr)
+			for jc := 0; jc < n; jc += gemmNC {
+				nc := min(gemmNC, n-jc)
+				packB(buf.b, b, ldb, transB, pc, jc, kc, nc, nr)
+				for ir := 0; ir < mcCur; ir += mr {
+					ap := buf.a[ir*kc : ir*kc+kc*mr]
+					crow := c[(ic+ir)*ldc+jc:]
+					for jr := 0; jr < nc; jr += nr {
+						bp := buf.b[jr*kc : jr*kc+kc*nr]
+						kern.fn(kc, ap, bp, crow[jr:], ldc, min(mr, mcCur-ir), min(nr, nc-jr), overwrite)
 					}
 				}
 			}
@@ -223,17 +229,32 @@ func packB(dst, b []float32, ldb int, trans bool, pc, jc, kc, nc, nr int) {
 		panel := dst[s*kc : s*kc+kc*nr]
 		cols := min(nr, nc-s)
 		if trans {
-			// op(B)(pc+p, col) = B[col, pc+p]
-			for j := 0; j < nr; j++ {
-				if j >= cols {
-					for p := 0; p < kc; p++ {
-						panel[p*nr+j] = 0
-					}
-					continue
+			// op(B)(pc+p, col) = B[col, pc+p]. Eight steps of p at a time,
+			// so that both the reads (8 floats of each row of B) and the
+			// writes (8 rows of the panel) stay in a few cache lines.
+			if cols < nr {
+				clear(panel)
+			}
+			p := 0
+			for ; p+8 <= kc; p += 8 {
+				for j := 0; j < cols; j++ {
+					src := b[(jc+s+j)*ldb+pc+p:]
+					src = src[:8]
+					dst := panel[p*nr+j:]
+					_ = dst[7*nr]
+					dst[0] = src[0]
+					dst[nr] = src[1]
+					dst[2*nr] = src[2]
+					dst[3*nr] = src[3]
+					dst[4*nr] = src[4]
+					dst[5*nr] = src[5]
+					dst[6*nr] = src[6]
+					dst[7*nr] = src[7]
 				}
-				src := b[(jc+s+j)*ldb+pc : (jc+s+j)*ldb+pc+kc]
-				for p, v := range src {
-					panel[p*nr+j] = v
+			}
+			for ; p < kc; p++ {
+				for j := 0; j < cols; j++ {
+					panel[p*nr+j] = b[(jc+s+j)*ldb+pc+p]
 				}
 			}
 			continue
@@ -249,7 +270,7 @@ func packB(dst, b []float32, ldb int, trans bool, pc, jc, kc, nc, nr int) {
 
 // kernelGo4x4 is the portable micro-kernel: a 4x4 tile held in 16 scalar
 // accumulators.
-func kernelGo4x4(kc int, a, b, c []float32, ldc, mr, nr int) {
+func kernelGo4x4(kc int, a, b, c []float32, ldc, mr, nr int, overwrite bool) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
 	var c20, c21, c22, c23, c30, c31, c32, c33 float32
 	a = a[:4*kc]
@@ -277,14 +298,19 @@ func kernelGo4x4(kc int, a, b, c []float32, ldc, mr, nr int) {
 		b = b[4:]
 	}
 	tile := [16]float32{c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33}
-	addTile(tile[:], 4, c, ldc, mr, nr)
+	storeTile(tile[:], 4, c, ldc, mr, nr, overwrite)
 }
 
-// addTile adds the top-left mr x nr corner of tile (row stride width) to C.
-func addTile(tile []float32, width int, c []float32, ldc, mr, nr int) {
+// storeTile adds the top-left mr x nr corner of tile (row stride width) to
+// C, or copies it there when overwrite is true.
+func storeTile(tile []float32, width int, c []float32, ldc, mr, nr int, overwrite bool) {
 	for i := 0; i < mr; i++ {
 		row := c[i*ldc : i*ldc+nr]
 		src := tile[i*width : i*width+nr]
+		if overwrite {
+			copy(row, src)
+			continue
+		}
 		for j := range row {
 			row[j] += src[j]
 		}

@@ -69,8 +69,9 @@ func TestSetBLASRejectsUnknownName(t *testing.T) {
 	}
 }
 
-// BenchmarkGemmBackends times the products of one GPT-2 124M layer at
-// B*T = 1024 on each backend.
+// BenchmarkGemmBackends times the products of one GPT-2 124M layer and
+// its language-model head at B*T = 1024 on each backend: OpenBLAS and the
+// Go path with each SIMD micro-kernel the CPU has.
 func BenchmarkGemmBackends(b *testing.B) {
 	cases := []struct {
 		name           string
@@ -80,11 +81,28 @@ func BenchmarkGemmBackends(b *testing.B) {
 		{"qkv_fwd_1024x2304x768", false, false, 1024, 2304, 768},
 		{"fc_dinp_1024x768x3072_NT", false, true, 1024, 768, 3072},
 		{"fc_dw_768x3072x1024_TN", true, false, 768, 3072, 1024},
+		{"lmhead_fwd_1024x50257x768_NT", false, true, 1024, 50257, 768},
+		{"lmhead_dinp_1024x768x50257", false, false, 1024, 768, 50257},
+		{"lmhead_dw_50257x768x1024_TN", true, false, 50257, 768, 1024},
 	}
-	for _, backend := range []string{blasGo, blasOpenBLAS} {
+	type variant struct {
+		name, backend string
+		kern          microKernel
+	}
+	var variants []variant
+	for _, k := range availableKernels() {
+		if k.name != goKernel.name {
+			variants = append(variants, variant{blasGo + "-" + k.name, blasGo, k})
+		}
+	}
+	variants = append(variants, variant{blasOpenBLAS, blasOpenBLAS, kernel})
+	for _, v := range variants {
 		for _, c := range cases {
-			b.Run(backend+"/"+c.name, func(b *testing.B) {
-				withBLAS(b, backend, func() {
+			b.Run(v.name+"/"+c.name, func(b *testing.B) {
+				saved := kernel
+				kernel = v.kern
+				defer func() { kernel = saved }()
+				withBLAS(b, v.backend, func() {
 					r := rand.New(rand.NewPCG(1, 1))
 					lda, ldb := c.k, c.n
 					if c.transA {

@@ -84,6 +84,9 @@ func testGemmMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	cases := []struct{ m, n, k int }{
 		{1, 1, 1}, {3, 5, 7}, {17, 33, 9}, {64, 64, 64}, {130, 70, 300}, {7, 1100, 20}, {600, 40, 33},
+		// Whole 12x32 tiles with an odd and an even depth, and an m that
+		// crosses a packed A block.
+		{24, 64, 257}, {24, 64, 6}, {2050, 33, 3},
 	}
 	for _, c := range cases {
 		for _, tr := range []struct{ a, b, acc bool }{{false, false, false}, {true, false, true}, {false, true, false}, {true, true, true}} {
