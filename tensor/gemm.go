@@ -210,9 +210,28 @@ func packA(dst, a []float32, lda int, trans bool, ic, pc, mc, kc, mr int) {
 		if rows < mr {
 			clear(panel)
 		}
-		// Walk the rows in step so that the writes to panel are sequential.
+		// Eight steps of p at a time, so that both the reads (8 floats of
+		// each row of A) and the writes (8 columns of the panel) stay in a
+		// few cache lines.
 		base := (ic+r)*lda + pc
-		for p := 0; p < kc; p++ {
+		p := 0
+		for ; p+8 <= kc; p += 8 {
+			for i := 0; i < rows; i++ {
+				src := a[base+i*lda+p:]
+				src = src[:8]
+				dst := panel[p*mr+i:]
+				_ = dst[7*mr]
+				dst[0] = src[0]
+				dst[mr] = src[1]
+				dst[2*mr] = src[2]
+				dst[3*mr] = src[3]
+				dst[4*mr] = src[4]
+				dst[5*mr] = src[5]
+				dst[6*mr] = src[6]
+				dst[7*mr] = src[7]
+			}
+		}
+		for ; p < kc; p++ {
 			dstCol := panel[p*mr : p*mr+rows]
 			for i := range dstCol {
 				dstCol[i] = a[base+i*lda+p]
