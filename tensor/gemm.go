@@ -196,6 +196,12 @@ func packA(dst, a []float32, lda int, trans bool, ic, pc, mc, kc, mr int) {
 	for r := 0; r < mc; r += mr {
 		panel := dst[r*kc : r*kc+kc*mr]
 		rows := min(mr, mc-r)
+		if trans && packPanel(panel, a[pc*lda+ic+r:], lda, kc, rows, mr, false) {
+			continue
+		}
+		if !trans && packPanel(panel, a[(ic+r)*lda+pc:], lda, kc, rows, mr, true) {
+			continue
+		}
 		if trans {
 			// op(A)(row, pc+p) = A[pc+p, row]: the mr rows of a panel are
 			// contiguous in each row of A.
@@ -247,6 +253,12 @@ func packB(dst, b []float32, ldb int, trans bool, pc, jc, kc, nc, nr int) {
 	for s := 0; s < nc; s += nr {
 		panel := dst[s*kc : s*kc+kc*nr]
 		cols := min(nr, nc-s)
+		if trans && packPanel(panel, b[(jc+s)*ldb+pc:], ldb, kc, cols, nr, true) {
+			continue
+		}
+		if !trans && packPanel(panel, b[pc*ldb+jc+s:], ldb, kc, cols, nr, false) {
+			continue
+		}
 		if trans {
 			// op(B)(pc+p, col) = B[col, pc+p]. Eight steps of p at a time,
 			// so that both the reads (8 floats of each row of B) and the

@@ -70,13 +70,25 @@ func checkFiniteDiff(t *testing.T, name string, x, grad []float32, f func() floa
 }
 
 func TestGemmMatchesReference(t *testing.T) {
+	// Packing in Go, in assembly with gathers only, and in assembly with
+	// the in-register transposes.
+	type packMode struct {
+		name       string
+		asm, trans bool
+	}
+	packModes := []packMode{{"go", false, false}}
+	if hasPackAVX512 {
+		packModes = append(packModes, packMode{"gather", true, false}, packMode{"transpose", true, true})
+	}
 	for _, k := range availableKernels() {
-		t.Run(k.name, func(t *testing.T) {
-			saved := kernel
-			kernel = k
-			defer func() { kernel = saved }()
-			testGemmMatchesReference(t)
-		})
+		for _, pm := range packModes {
+			t.Run(fmt.Sprintf("%s/pack_%s", k.name, pm.name), func(t *testing.T) {
+				savedKernel, savedPack, savedTrans := kernel, hasPackAVX512, hasPackTrans
+				kernel, hasPackAVX512, hasPackTrans = k, pm.asm, pm.trans
+				defer func() { kernel, hasPackAVX512, hasPackTrans = savedKernel, savedPack, savedTrans }()
+				testGemmMatchesReference(t)
+			})
+		}
 	}
 }
 

@@ -1,0 +1,95 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+// hasPackAVX512 reports whether packA and packB may use the AVX-512 loops,
+// and hasPackTrans whether the transposing ones may use the in-register
+// transposes (tests turn it off to check the gathers).
+var (
+	hasPackAVX512 = cpu.X86.HasAVX512F
+	hasPackTrans  = true
+)
+
+// packCopyAVX512 copies kc rows of up to 32 floats, row p from src[p*ld:]
+// to dst[p*width:]. load1 and load2 select the lanes read (0-15 and 16-31);
+// the other lanes are stored as 0. store1 and store2 select the lanes
+// written.
+//
+//go:noescape
+func packCopyAVX512(dst, src *float32, ld, kc, width int, load1, load2, store1, store2 uint16)
+
+// packGatherAVX512 transposes while it copies: for p < kc it sets
+// dst[p*width+i] = src[i*ld+p] for the lanes i that load1 and load2 select
+// and 0 for the others, writing the lanes that store1 and store2 select.
+//
+//go:noescape
+func packGatherAVX512(dst, src *float32, ld, kc, width int, load1, load2, store1, store2 uint16)
+
+// laneMasks returns the AVX-512 masks that select lanes 0..n-1 of a row of
+// 32 floats, split into lanes 0-15 and 16-31.
+func laneMasks(n int) (lo, hi uint16) {
+	lo = uint16(1<<min(n, 16) - 1)
+	if n > 16 {
+		hi = uint16(1<<min(n-16, 16) - 1)
+	}
+	return lo, hi
+}
+
+// packPanel fills one packed panel of width (<= 32) floats per step for kc
+// steps from the strided matrix x starting at x[0]: when gather is false,
+// step p copies x[p*ld : p*ld+valid]; when it is true, lane i of step p is
+// x[i*ld+p] for i < valid. Lanes from valid to width are zero. It reports
+// false when it cannot run on this CPU or these sizes, and the caller
+// packs with Go code instead.
+func packPanel(dst, x []float32, ld, kc, valid, width int, gather bool) bool {
+	if !hasPackAVX512 || width > 32 || kc == 0 || valid == 0 {
+		return false
+	}
+	if gather && 32*ld > 1<<30 {
+		return false // the gather offsets are int32 byte counts / 4
+	}
+	_ = dst[kc*width-1]
+	if gather {
+		_ = x[(valid-1)*ld+kc-1]
+	} else {
+		_ = x[(kc-1)*ld+valid-1]
+	}
+	l1, l2 := laneMasks(valid)
+	s1, s2 := laneMasks(width)
+	if gather {
+		// Full panels of the micro-kernel's sizes transpose 16 steps at a
+		// time in registers; the rest of kc and the edge panels gather.
+		done := 0
+		if valid == width && (width == 12 || width == 32) && hasPackTrans {
+			blocks := kc / 16
+			if blocks > 0 {
+				if width == 12 {
+					packTrans12AVX512(&dst[0], &x[0], ld, blocks)
+				} else {
+					packTrans32AVX512(&dst[0], &x[0], ld, blocks)
+				}
+			}
+			done = 16 * blocks
+		}
+		if done < kc {
+			packGatherAVX512(&dst[done*width], &x[done], ld, kc-done, width, l1, l2, s1, s2)
+		}
+	} else {
+		packCopyAVX512(&dst[0], &x[0], ld, kc, width, l1, l2, s1, s2)
+	}
+	return true
+}
+
+// packTrans12AVX512 sets dst[p*12+i] = src[i*ld+p] for i < 12 and
+// p < 16*blocks.
+//
+//go:noescape
+func packTrans12AVX512(dst, src *float32, ld, blocks int)
+
+// packTrans32AVX512 sets dst[p*32+i] = src[i*ld+p] for i < 32 and
+// p < 16*blocks.
+//
+//go:noescape
+func packTrans32AVX512(dst, src *float32, ld, blocks int)
