@@ -162,8 +162,12 @@ func AdamWUpdate(data, grad, m, v []float32, s AdamWStep) {
 	stepSize := float32(s.LR / bias1)
 	invSqrtBias2 := float32(1 / math.Sqrt(bias2))
 
+	k := adamwConsts{b1, c1, b2, c2, decay, eps, stepSize, invSqrtBias2}
 	parallelFor(n, 1<<14, func(lo, hi int) {
 		d, g, mm, vv := data[lo:hi], grad[lo:hi], m[lo:hi], v[lo:hi]
+		if head := adamwSIMD(d, g, mm, vv, &k); head > 0 {
+			d, g, mm, vv = d[head:], g[head:], mm[head:], vv[head:]
+		}
 		for j, gj := range g {
 			mj := b1*mm[j] + c1*gj
 			vj := b2*vv[j] + c2*gj*gj
@@ -172,6 +176,12 @@ func AdamWUpdate(data, grad, m, v []float32, s AdamWStep) {
 			d[j] = d[j]*decay - stepSize*mj/denom
 		}
 	})
+}
+
+// adamwConsts are AdamWUpdate's scalars in the order the assembly loop
+// reads them.
+type adamwConsts struct {
+	b1, c1, b2, c2, decay, eps, stepSize, invSqrtBias2 float32
 }
 
 // AdamWUpdateRef is the reference for AdamWUpdate: the formula term by

@@ -7,11 +7,16 @@ func availableKernels() []microKernel {
 	return []microKernel{goKernel}
 }
 
-// hasPackAVX512 and hasPackTrans are false: this build has no assembly
-// packing loops.
-var hasPackAVX512, hasPackTrans = false, false
+// hasAVX512, hasPackAVX512 and hasPackTrans are false: this build has no
+// assembly loops.
+var hasAVX512, hasPackAVX512, hasPackTrans = false, false, false
 
 // packPanel has no assembly here; packA and packB use Go code.
 func packPanel(dst, x []float32, ld, kc, valid, width int, gather bool) bool {
 	return false
+}
+
+// adamwSIMD has no assembly here; AdamWUpdate runs its Go loop.
+func adamwSIMD(d, g, m, v []float32, k *adamwConsts) int {
+	return 0
 }

@@ -4,11 +4,13 @@ package tensor
 
 import "golang.org/x/sys/cpu"
 
-// hasPackAVX512 reports whether packA and packB may use the AVX-512 loops,
-// and hasPackTrans whether the transposing ones may use the in-register
-// transposes (tests turn it off to check the gathers).
+// hasAVX512 reports whether AdamWUpdate may use its AVX-512 loop,
+// hasPackAVX512 whether packA and packB may use theirs, and hasPackTrans
+// whether the transposing packs may use the in-register transposes. Tests
+// turn them off to check the other paths.
 var (
-	hasPackAVX512 = cpu.X86.HasAVX512F
+	hasAVX512     = cpu.X86.HasAVX512F
+	hasPackAVX512 = hasAVX512
 	hasPackTrans  = true
 )
 
@@ -93,3 +95,21 @@ func packTrans12AVX512(dst, src *float32, ld, blocks int)
 //
 //go:noescape
 func packTrans32AVX512(dst, src *float32, ld, blocks int)
+
+// adamwAVX512 runs AdamWUpdate's loop over n elements, n a multiple of 16,
+// with bit-identical results.
+//
+//go:noescape
+func adamwAVX512(d, grad, m, v *float32, n int, k *adamwConsts)
+
+// adamwSIMD updates the longest prefix of d, m and v whose length is a
+// multiple of 16 and returns that length; 0 means nothing was done.
+func adamwSIMD(d, g, m, v []float32, k *adamwConsts) int {
+	head := len(d) &^ 15
+	if !hasAVX512 || head == 0 {
+		return 0
+	}
+	_, _, _ = g[head-1], m[head-1], v[head-1]
+	adamwAVX512(&d[0], &g[0], &m[0], &v[0], head, k)
+	return head
+}
