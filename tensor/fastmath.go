@@ -99,3 +99,30 @@ func expShifted(dst, src []float32, shift float32) float32 {
 	}
 	return sum
 }
+
+// maxFloat32 returns the largest element of the non-empty x, eight lanes at
+// a time where the assembly loops exist. It does not propagate NaNs.
+func maxFloat32(x []float32) float32 {
+	head := 0
+	m := x[0]
+	if hasExpfAVX2 && len(x) >= 8 {
+		head = len(x) &^ 7
+		m = maxAVX2(&x[0], head)
+	}
+	for _, v := range x[head:] {
+		m = max(m, v)
+	}
+	return m
+}
+
+// scaleFloat32 multiplies every element of x by s.
+func scaleFloat32(x []float32, s float32) {
+	head := 0
+	if hasExpfAVX2 && len(x) >= 8 {
+		head = len(x) &^ 7
+		scaleAVX2(&x[0], head, s)
+	}
+	for i := head; i < len(x); i++ {
+		x[i] *= s
+	}
+}

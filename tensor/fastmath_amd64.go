@@ -14,3 +14,28 @@ var hasExpfAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //
 //go:noescape
 func expfAVX2(dst, src *float32, n int, shift float32) float32
+
+// geluForwardAVX2 sets out[i] = gelu_new(inp[i]) for i < n, n a multiple
+// of 8, as GeluForwardFast computes it.
+//
+//go:noescape
+func geluForwardAVX2(out, inp *float32, n int)
+
+// geluBackwardAVX2 adds gelu_new'(inp[i]) * dout[i] to dinp[i] for i < n,
+// n a multiple of 8, as GeluBackwardFast computes it.
+//
+//go:noescape
+func geluBackwardAVX2(dinp, inp, dout *float32, n int)
+
+// setExpfAVX2 turns the assembly loops on or off, for tests.
+func setExpfAVX2(on bool) { hasExpfAVX2 = on }
+
+// maxAVX2 returns the largest of x[0:n], n a positive multiple of 8.
+//
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+// scaleAVX2 multiplies x[0:n] by s, n a multiple of 8.
+//
+//go:noescape
+func scaleAVX2(x *float32, n int, s float32)

@@ -39,10 +39,7 @@ func crossEntropyRowFused(losses, d, x []float32, target int32, dloss float32, n
 		clear(d)
 		return
 	}
-	maxVal := x[0]
-	for _, v := range x {
-		maxVal = max(maxVal, v)
-	}
+	maxVal := maxFloat32(x)
 	xt := x[target]
 
 	// Sum in blocks of 256 float32 terms, each added to a float64 total,
@@ -54,10 +51,7 @@ func crossEntropyRowFused(losses, d, x []float32, target int32, dloss float32, n
 		sum += float64(expShifted(d[lo:hi], x[lo:hi], maxVal))
 	}
 
-	scale := dloss * float32(1/sum)
-	for i := range d {
-		d[i] *= scale
-	}
+	scaleFloat32(d, dloss*float32(1/sum))
 	d[target] -= dloss
 	losses[n] = float32(math.Log(sum) - float64(xt-maxVal))
 }
@@ -77,6 +71,10 @@ func GeluForwardFast(out, inp []float32, n int) {
 	checkLen("GeluForwardFast", "out", out, n)
 	checkLen("GeluForwardFast", "inp", inp, n)
 	parallelFor(n, 4096, func(lo, hi int) {
+		if head := (hi - lo) &^ 7; hasExpfAVX2 && head > 0 {
+			geluForwardAVX2(&out[lo], &inp[lo], head)
+			lo += head
+		}
 		var e [geluBlock]float32
 		for blk := lo; blk < hi; blk += geluBlock {
 			in := inp[blk:min(blk+geluBlock, hi)]
@@ -108,6 +106,10 @@ func GeluBackwardFast(dinp, inp, dout []float32, n int) {
 	checkLen("GeluBackwardFast", "inp", inp, n)
 	checkLen("GeluBackwardFast", "dout", dout, n)
 	parallelFor(n, 4096, func(lo, hi int) {
+		if head := (hi - lo) &^ 7; hasExpfAVX2 && head > 0 {
+			geluBackwardAVX2(&dinp[lo], &inp[lo], &dout[lo], head)
+			lo += head
+		}
 		var e [geluBlock]float32
 		for blk := lo; blk < hi; blk += geluBlock {
 			in := inp[blk:min(blk+geluBlock, hi)]

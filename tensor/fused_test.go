@@ -113,8 +113,26 @@ func TestCrossEntropyForwardBackwardMatchesReference(t *testing.T) {
 }
 
 func TestGeluFastMatchesReference(t *testing.T) {
+	// The odd length leaves a tail after the eight-lane loop; the Go path
+	// is checked too where the assembly one exists.
+	asmModes := []bool{false}
+	if hasExpfAVX2 {
+		asmModes = append(asmModes, true)
+	}
+	for _, n := range []int{20000, 20003} {
+		for _, asm := range asmModes {
+			t.Run(fmt.Sprintf("n%d_asm%v", n, asm), func(t *testing.T) {
+				saved := hasExpfAVX2
+				setExpfAVX2(asm)
+				defer setExpfAVX2(saved)
+				testGeluFastMatchesReference(t, n)
+			})
+		}
+	}
+}
+
+func testGeluFastMatchesReference(t *testing.T, n int) {
 	r := rand.New(rand.NewPCG(9, 10))
-	const n = 20000
 	inp := randSlice(r, n, 6)
 	dout := randSlice(r, n, 1)
 	out, outRef := make([]float32, n), make([]float32, n)
@@ -254,4 +272,25 @@ func BenchmarkFusedKernels(b *testing.B) {
 			AdamWUpdate(data, grad, m, v, s)
 		}
 	})
+}
+
+func TestMaxAndScaleFloat32(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for n := 1; n <= 40; n++ {
+		x := randSlice(r, n, 3)
+		want := x[0]
+		for _, v := range x {
+			want = max(want, v)
+		}
+		if got := maxFloat32(x); got != want {
+			t.Errorf("n=%d: maxFloat32 = %g, want %g", n, got, want)
+		}
+		scaled := slices.Clone(x)
+		scaleFloat32(scaled, 0.37)
+		for i, v := range x {
+			if scaled[i] != v*0.37 {
+				t.Errorf("n=%d: scaleFloat32 element %d = %g, want %g", n, i, scaled[i], v*0.37)
+			}
+		}
+	}
 }
