@@ -41,8 +41,14 @@ type microKernel struct {
 var goKernel = microKernel{name: "go-4x4", mr: 4, nr: 4, fn: kernelGo4x4}
 
 // kernel is the micro-kernel Gemm uses: the fastest one the CPU supports,
-// chosen at init. Tests swap it to check every implementation.
-var kernel = goKernel
+// the last of availableKernels. Tests swap it to check every
+// implementation.
+var kernel = fastestKernel()
+
+func fastestKernel() microKernel {
+	ks := availableKernels()
+	return ks[len(ks)-1]
+}
 
 var gemmBufPool = sync.Pool{New: func() any { return new(gemmBuffers) }}
 

@@ -16,11 +16,6 @@ var avx2Kernel = microKernel{name: "avx2-6x16", mr: 6, nr: 16, fn: kernelAVX2}
 // needs fewer loads per multiply-add.
 var avx512Kernel = microKernel{name: "avx512-12x32", mr: 12, nr: 32, fn: kernelAVX512}
 
-func init() {
-	kernels := availableKernels()
-	kernel = kernels[len(kernels)-1]
-}
-
 // availableKernels lists the micro-kernels this CPU can run, fastest last.
 func availableKernels() []microKernel {
 	ks := []microKernel{goKernel}
@@ -78,4 +73,10 @@ func kernelAVX512(kc int, a, b, c []float32, ldc, mr, nr int, overwrite bool) {
 	var tile [12 * 32]float32
 	sgemmKernel12x32(kc, &a[0], &b[0], &tile[0], 32, true)
 	storeTile(tile[:], 32, c, ldc, mr, nr, overwrite)
+}
+
+// goKernelPreferred reports whether Gemm should use the Go kernel even when
+// OpenBLAS loads: true on CPUs with AVX-512.
+func goKernelPreferred() bool {
+	return cpu.X86.HasAVX512F
 }

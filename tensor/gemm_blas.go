@@ -14,7 +14,9 @@ import (
 //	"go"        the packed Go kernel in gemm.go (AVX2 assembly on amd64)
 //
 // The environment variable ADAPT_BLAS ("go" or "openblas") forces one. When
-// it is unset, OpenBLAS is used if it loads. Both backends compute the same
+// it is unset, the Go kernel is used on CPUs with AVX-512, where its 12x32
+// micro-kernel trained faster than OpenBLAS 0.3.21 in benchmarks/RESULTS.md,
+// and OpenBLAS is used elsewhere if it loads. Both backends compute the same
 // products; they differ only in float32 rounding, because they sum in
 // different orders.
 const (
@@ -40,7 +42,14 @@ func init() {
 	switch mode := os.Getenv(blasEnv); mode {
 	case blasGo:
 		blasLoadErr = fmt.Errorf("%s=%s selects the Go kernel", blasEnv, mode)
-	case "", blasOpenBLAS:
+	case "":
+		if goKernelPreferred() {
+			blasLoadErr = fmt.Errorf("the Go kernel %s is faster than OpenBLAS on this CPU; %s=%s selects OpenBLAS", GemmKernel(), blasEnv, blasOpenBLAS)
+			return
+		}
+		blasLoadErr = openblas.Load()
+		useOpenBLAS = blasLoadErr == nil
+	case blasOpenBLAS:
 		blasLoadErr = openblas.Load()
 		useOpenBLAS = blasLoadErr == nil
 	default:

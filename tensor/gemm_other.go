@@ -20,3 +20,8 @@ func packPanel(dst, x []float32, ld, kc, valid, width int, gather bool) bool {
 func adamwSIMD(d, g, m, v []float32, k *adamwConsts) int {
 	return 0
 }
+
+// goKernelPreferred is false: without assembly, OpenBLAS is faster.
+func goKernelPreferred() bool {
+	return false
+}
