@@ -199,7 +199,14 @@ func gemmSerial(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 // each stored column by column (element (i,p) of panel r at
 // r*kc*mr + p*mr + i), padding the last panel with zeros.
 func packA(dst, a []float32, lda int, trans bool, ic, pc, mc, kc, mr int) {
-	for r := 0; r < mc; r += mr {
+	r := 0
+	if trans && mr == 12 {
+		// Four panels per pass over the rows of A.
+		for r+48 <= mc && packPanels12x4(dst[r*kc:], a[pc*lda+ic+r:], lda, kc) {
+			r += 48
+		}
+	}
+	for ; r < mc; r += mr {
 		panel := dst[r*kc : r*kc+kc*mr]
 		rows := min(mr, mc-r)
 		if trans && packPanel(panel, a[pc*lda+ic+r:], lda, kc, rows, mr, false) {

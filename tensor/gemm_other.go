@@ -25,3 +25,8 @@ func adamwSIMD(d, g, m, v []float32, k *adamwConsts) int {
 func goKernelPreferred() bool {
 	return false
 }
+
+// packPanels12x4 has no assembly here; packA uses Go code.
+func packPanels12x4(dst, x []float32, ld, kc int) bool {
+	return false
+}

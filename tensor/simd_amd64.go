@@ -113,3 +113,22 @@ func adamwSIMD(d, g, m, v []float32, k *adamwConsts) int {
 	adamwAVX512(&d[0], &g[0], &m[0], &v[0], head, k)
 	return head
 }
+
+// packCopy12x4AVX512 packs four 12-wide panels of a transposed A at once:
+// dst[q*panel+p*12+i] = src[p*ld+12*q+i] for q < 4, i < 12, p < kc.
+//
+//go:noescape
+func packCopy12x4AVX512(dst, src *float32, ld, kc, panel int)
+
+// packPanels12x4 packs four full 12-wide panels from rows of x (row p at
+// x[p*ld:], 48 floats used) into dst, panel q at dst[q*kc*12:]. It reports
+// false when the assembly loop is not available.
+func packPanels12x4(dst, x []float32, ld, kc int) bool {
+	if !hasPackAVX512 || kc == 0 {
+		return false
+	}
+	_ = dst[4*kc*12-1]
+	_ = x[(kc-1)*ld+47]
+	packCopy12x4AVX512(&dst[0], &x[0], ld, kc, kc*12)
+	return true
+}
