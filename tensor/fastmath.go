@@ -126,3 +126,16 @@ func scaleFloat32(x []float32, s float32) {
 		x[i] *= s
 	}
 }
+
+// addTo adds src to dst elementwise; src must be at least as long as dst.
+func addTo(dst, src []float32) {
+	src = src[:len(dst)]
+	head := 0
+	if hasExpfAVX2 && len(dst) >= 8 {
+		head = len(dst) &^ 7
+		addToAVX2(&dst[0], &src[0], head)
+	}
+	for i := head; i < len(dst); i++ {
+		dst[i] += src[i]
+	}
+}

@@ -39,3 +39,14 @@ func maxAVX2(x *float32, n int) float32
 //
 //go:noescape
 func scaleAVX2(x *float32, n int, s float32)
+
+// addToAVX2 adds src[0:n] to dst[0:n], n a multiple of 8.
+//
+//go:noescape
+func addToAVX2(dst, src *float32, n int)
+
+// layerNormParamGradAVX2 accumulates one row of LayerNormBackward's
+// parameter gradients over n channels, n a multiple of 8.
+//
+//go:noescape
+func layerNormParamGradAVX2(dweight, dbias, x, dout *float32, n int, mean, rstd float32)

@@ -296,3 +296,62 @@ scaleloop:
 scaledone:
 	VZEROUPPER
 	RET
+
+// func addToAVX2(dst, src *float32, n int)
+//
+// dst[i] += src[i] for i < n, n a multiple of 8.
+TEXT ·addToAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   adddone
+
+addloop:
+	VMOVUPS (DI), Y0
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     addloop
+
+adddone:
+	VZEROUPPER
+	RET
+
+// func layerNormParamGradAVX2(dweight, dbias, x, dout *float32, n int, mean, rstd float32)
+//
+// For i < n, n a multiple of 8: dweight[i] += (dout[i]*(x[i]-mean))*rstd
+// and dbias[i] += dout[i], in the order of LayerNormBackward's Go loop.
+TEXT ·layerNormParamGradAVX2(SB), NOSPLIT, $0-48
+	MOVQ         dweight+0(FP), DI
+	MOVQ         dbias+8(FP), R8
+	MOVQ         x+16(FP), SI
+	MOVQ         dout+24(FP), DX
+	MOVQ         n+32(FP), CX
+	VBROADCASTSS mean+40(FP), Y6
+	VBROADCASTSS rstd+44(FP), Y7
+	SHRQ         $3, CX
+	JZ           lndone
+
+lnloop:
+	VMOVUPS (SI), Y0
+	VSUBPS  Y6, Y0, Y0
+	VMOVUPS (DX), Y1
+	VMULPS  Y0, Y1, Y0
+	VMULPS  Y7, Y0, Y0
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	VADDPS  (R8), Y1, Y1
+	VMOVUPS Y1, (R8)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	ADDQ    $32, R8
+	DECQ    CX
+	JNZ     lnloop
+
+lndone:
+	VZEROUPPER
+	RET

@@ -26,3 +26,11 @@ func maxAVX2(x *float32, n int) float32 {
 func scaleAVX2(x *float32, n int, s float32) {
 	panic("tensor: scaleAVX2 is only built on amd64")
 }
+
+func addToAVX2(dst, src *float32, n int) {
+	panic("tensor: addToAVX2 is only built on amd64")
+}
+
+func layerNormParamGradAVX2(dweight, dbias, x, dout *float32, n int, mean, rstd float32) {
+	panic("tensor: layerNormParamGradAVX2 is only built on amd64")
+}

@@ -74,8 +74,15 @@ func LayerNormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd []flo
 			x := inp[n*C+lo : n*C+hi]
 			d := dout[n*C+lo : n*C+hi]
 			m, s := mean[n], rstd[n]
-			for c, v := range x {
-				dweight[lo+c] += d[c] * (v - m) * s
+			head := 0
+			if hasExpfAVX2 {
+				head = len(x) &^ 7
+				if head > 0 {
+					layerNormParamGradAVX2(&dweight[lo], &dbias[lo], &x[0], &d[0], head, m, s)
+				}
+			}
+			for c := head; c < len(x); c++ {
+				dweight[lo+c] += d[c] * (x[c] - m) * s
 				dbias[lo+c] += d[c]
 			}
 		}

@@ -99,10 +99,7 @@ func broadcastBias(out, bias []float32, N, OC int) {
 func accumulateBiasGrad(dbias, dout []float32, N, OC int) {
 	parallelFor(OC, 64, func(lo, hi int) {
 		for n := 0; n < N; n++ {
-			row := dout[n*OC+lo : n*OC+hi]
-			for o, v := range row {
-				dbias[lo+o] += v
-			}
+			addTo(dbias[lo:hi], dout[n*OC+lo:n*OC+hi])
 		}
 	})
 }
