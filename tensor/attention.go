@@ -54,16 +54,9 @@ const attnBlock = 64
 // the maximum subtracted for stability, and zeroes row[t+1:].
 func causalSoftmaxRow(row []float32, t int, scale float32) {
 	live := row[:t+1]
-	maxVal := float32(math.Inf(-1))
-	for i, s := range live {
-		s *= scale
-		live[i] = s
-		maxVal = max(maxVal, s)
-	}
-	inv := 1 / expShifted(live, live, maxVal)
-	for i := range live {
-		live[i] *= inv
-	}
+	scaleFloat32(live, scale)
+	inv := 1 / expShifted(live, live, maxFloat32(live))
+	scaleFloat32(live, inv)
 	clear(row[t+1:])
 }
 
