@@ -26,6 +26,6 @@ if [ "$#" -gt 0 ]; then
 else
 	"$tmp/torchcompare" -adapt-blas go,openblas -models gpt2 -warmup 2 -steps 5
 	uptime
-	"$tmp/torchcompare" -adapt-blas go,openblas -models small -warmup 3 -steps 20 -peak-size 0
+	"$tmp/torchcompare" -adapt-blas go,openblas -models small -warmup 3 -steps 20
 fi
 uptime
