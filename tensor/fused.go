@@ -170,12 +170,15 @@ func AdamWUpdate(data, grad, m, v []float32, s AdamWStep) {
 		if head := adamwSIMD(d, g, mm, vv, &k); head > 0 {
 			d, g, mm, vv = d[head:], g[head:], mm[head:], vv[head:]
 		}
+		// The explicit conversions round each product, so that the
+		// compiler does not fuse them into multiply-adds (it does at
+		// GOAMD64=v3) and the bits match the assembly loop's.
 		for j, gj := range g {
-			mj := b1*mm[j] + c1*gj
-			vj := b2*vv[j] + c2*gj*gj
+			mj := float32(b1*mm[j]) + float32(c1*gj)
+			vj := float32(b2*vv[j]) + float32(c2*gj*gj)
 			mm[j], vv[j] = mj, vj
-			denom := float32(math.Sqrt(float64(vj)))*invSqrtBias2 + eps
-			d[j] = d[j]*decay - stepSize*mj/denom
+			denom := float32(float32(math.Sqrt(float64(vj)))*invSqrtBias2) + eps
+			d[j] = float32(d[j]*decay) - stepSize*mj/denom
 		}
 	})
 }

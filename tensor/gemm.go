@@ -78,6 +78,11 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 	if m == 0 || n == 0 {
 		return
 	}
+	if k == 0 {
+		// Nothing to split, and the zero-width operands may be empty.
+		gemmSerial(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
+		return
+	}
 	start := time.Now()
 	defer func() {
 		gemmCalls.Add(1)
