@@ -158,3 +158,25 @@ func BenchmarkOpenBLASThreading(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMicroKernels times each micro-kernel alone on packed panels
+// that stay in cache (kc = 256, one B panel and 16 A panels), which bounds
+// what Gemm can reach on one core.
+func BenchmarkMicroKernels(b *testing.B) {
+	for _, k := range availableKernels() {
+		b.Run(k.name, func(b *testing.B) {
+			const kc, panels = 256, 16
+			r := rand.New(rand.NewPCG(1, 1))
+			a := randSlice(r, kc*k.mr*panels, 1)
+			bp := randSlice(r, kc*k.nr, 1)
+			c := make([]float32, panels*k.mr*k.nr)
+			for b.Loop() {
+				for p := 0; p < panels; p++ {
+					k.fn(kc, a[p*kc*k.mr:], bp, c[p*k.mr*k.nr:], k.nr, k.mr, k.nr, false)
+				}
+			}
+			flops := 2 * kc * float64(k.mr*k.nr) * panels * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
