@@ -9,12 +9,12 @@ import (
 	"github.com/adapt-llm/adapt/tensor/internal/openblas"
 )
 
-// The blocked product uses the GotoBLAS/BLIS layering, with the roles of
-// the operands as in BLIS for row-major C: a kc x nc block of op(B) is
-// packed into panels nr columns wide and stays in L2, an mc x kc block of
-// op(A) is packed into panels mr rows tall and stays in L3, and a
-// register-blocked micro-kernel computes one mr x nr tile of C from one A
-// panel (kept in L1 while the kernel sweeps the B panels) and one B panel.
+// The blocked product uses the GotoBLAS/BLIS layering, with the operands in
+// BLIS's roles for row-major C. A kc x nc block of op(B) is packed into
+// panels nr columns wide and stays in L2. An mc x kc block of op(A) is
+// packed into panels mr rows tall and stays in L3. A register-blocked
+// micro-kernel computes one mr x nr tile of C from one A panel, which stays
+// in L1 while the kernel sweeps the B panels, and one B panel.
 const (
 	// gemmKC is the depth of a packed block: a kc x mr A panel is 12 KiB
 	// for mr = 12.

@@ -15,8 +15,8 @@ var (
 )
 
 // packCopyAVX512 copies kc rows of up to 32 floats, row p from src[p*ld:]
-// to dst[p*width:]. load1 and load2 select the lanes read (0-15 and 16-31);
-// the other lanes are stored as 0. store1 and store2 select the lanes
+// to dst[p*width:]. load1 and load2 select the lanes read (0-15 and 16-31),
+// and the other lanes are stored as 0. store1 and store2 select the lanes
 // written.
 //
 //go:noescape

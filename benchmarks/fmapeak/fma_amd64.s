@@ -1,6 +1,7 @@
 //go:build amd64
 
 #include "textflag.h"
+
 // func fmaLoop256(n int)
 //
 // n iterations of twelve independent 8-lane FMAs on registers only.
