@@ -16,10 +16,9 @@ import (
 //	out[b,t,h*HS+i]   = sum_{t2<=t} att[b,h,t,t2] * v[b,t2,h*HS+i]
 //
 // Shapes: out [B,T,C] and att [B,NH,T,T] (both overwritten; att is kept for
-// the backward), qkv [B,T,3C]. Work is split over the B*NH (b,h) pairs. Each
-// pair runs its products through GemmSerial in blocks of attnBlock query
-// rows, and a block of rows ending at r1 multiplies only keys 0..r1-1, which
-// skips most of the masked half of the scores.
+// the backward), qkv [B,T,3C]. Work is split over the B*NH (b,h) pairs,
+// each computed by headForward, which skips most of the masked half of the
+// scores.
 func AttentionForward(out, att, qkv []float32, B, T, C, NH int) {
 	HS := checkAttention("AttentionForward", out, att, qkv, B, T, C, NH)
 	scale := float32(1 / math.Sqrt(float64(HS)))
@@ -28,21 +27,26 @@ func AttentionForward(out, att, qkv []float32, B, T, C, NH int) {
 	parallelFor(B*NH, 1, func(lo, hi int) {
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/NH, bh%NH
-			q := qkv[b*T*C3+h*HS:]
-			k := qkv[b*T*C3+C+h*HS:]
-			v := qkv[b*T*C3+2*C+h*HS:]
-			o := out[b*T*C+h*HS:]
-			p := att[bh*T*T : (bh+1)*T*T]
-			for r0 := 0; r0 < T; r0 += attnBlock {
-				r1 := min(r0+attnBlock, T)
-				GemmSerial(false, true, r1-r0, r1, HS, q[r0*C3:], C3, k, C3, p[r0*T:], T, false)
-				for t := r0; t < r1; t++ {
-					causalSoftmaxRow(p[t*T:(t+1)*T], t, scale)
-				}
-				GemmSerial(false, false, r1-r0, HS, r1, p[r0*T:], T, v, C3, o[r0*C:], C, false)
-			}
+			base := b*T*C3 + h*HS
+			headForward(out[b*T*C+h*HS:], C, att[bh*T*T:(bh+1)*T*T], qkv[base:], qkv[base+C:], qkv[base+2*C:], C3, T, HS, scale)
 		}
 	})
+}
+
+// headForward runs causal attention for one head: o (row stride ldo)
+// receives softmax(scale * q k^T, masked) v, and p [T,T] keeps the
+// probabilities. q, k and v are [T,HS] with row stride ld. The products go
+// through GemmSerial in blocks of attnBlock query rows, and a block of rows
+// ending at r1 multiplies only keys 0..r1-1.
+func headForward(o []float32, ldo int, p, q, k, v []float32, ld, T, HS int, scale float32) {
+	for r0 := 0; r0 < T; r0 += attnBlock {
+		r1 := min(r0+attnBlock, T)
+		GemmSerial(false, true, r1-r0, r1, HS, q[r0*ld:], ld, k, ld, p[r0*T:], T, false)
+		for t := r0; t < r1; t++ {
+			causalSoftmaxRow(p[t*T:(t+1)*T], t, scale)
+		}
+		GemmSerial(false, false, r1-r0, HS, r1, p[r0*T:], T, v, ld, o[r0*ldo:], ldo, false)
+	}
 }
 
 // attnBlock is the number of query rows per block in AttentionForward and
@@ -84,35 +88,36 @@ func AttentionBackward(dqkv, datt, dout, qkv, att []float32, B, T, C, NH int) {
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/NH, bh%NH
 			base := b*T*C3 + h*HS
-			q, k, v := qkv[base:], qkv[base+C:], qkv[base+2*C:]
-			dq, dk, dv := dqkv[base:], dqkv[base+C:], dqkv[base+2*C:]
-			do := dout[b*T*C+h*HS:]
-			p := att[bh*T*T : (bh+1)*T*T]
-			ds := datt[bh*T*T : (bh+1)*T*T]
-
-			// The same row blocks as the forward: rows r0..r1-1 of P and
-			// dS are zero from column r1 on.
-			for r0 := 0; r0 < T; r0 += attnBlock {
-				r1 := min(r0+attnBlock, T)
-				GemmSerial(true, false, r1, HS, r1-r0, p[r0*T:], T, do[r0*C:], C, dv, C3, true)
-				GemmSerial(false, true, r1-r0, r1, HS, do[r0*C:], C, v, C3, ds[r0*T:], T, false)
-				for t := r0; t < r1; t++ {
-					pr := p[t*T : t*T+t+1]
-					dr := ds[t*T : t*T+r1]
-					var dot float32
-					for i, pv := range pr {
-						dot += pv * dr[i]
-					}
-					for i, pv := range pr {
-						dr[i] = pv * (dr[i] - dot) * scale
-					}
-					clear(dr[t+1:])
-				}
-				GemmSerial(false, false, r1-r0, HS, r1, ds[r0*T:], T, k, C3, dq[r0*C3:], C3, true)
-				GemmSerial(true, false, r1, HS, r1-r0, ds[r0*T:], T, q[r0*C3:], C3, dk, C3, true)
-			}
+			headBackward(dqkv[base:], dqkv[base+C:], dqkv[base+2*C:], qkv[base:], qkv[base+C:], qkv[base+2*C:], C3,
+				dout[b*T*C+h*HS:], C, att[bh*T*T:(bh+1)*T*T], datt[bh*T*T:(bh+1)*T*T], T, HS, scale)
 		}
 	})
+}
+
+// headBackward differentiates headForward: it accumulates into dq, dk and
+// dv (row stride ld, like q, k and v) from do (row stride ldo) and the
+// probabilities p, using ds [T,T] as scratch. It uses the same row blocks
+// as the forward, since rows r0..r1-1 of P and dS are zero from column r1 on.
+func headBackward(dq, dk, dv, q, k, v []float32, ld int, do []float32, ldo int, p, ds []float32, T, HS int, scale float32) {
+	for r0 := 0; r0 < T; r0 += attnBlock {
+		r1 := min(r0+attnBlock, T)
+		GemmSerial(true, false, r1, HS, r1-r0, p[r0*T:], T, do[r0*ldo:], ldo, dv, ld, true)
+		GemmSerial(false, true, r1-r0, r1, HS, do[r0*ldo:], ldo, v, ld, ds[r0*T:], T, false)
+		for t := r0; t < r1; t++ {
+			pr := p[t*T : t*T+t+1]
+			dr := ds[t*T : t*T+r1]
+			var dot float32
+			for i, pv := range pr {
+				dot += pv * dr[i]
+			}
+			for i, pv := range pr {
+				dr[i] = pv * (dr[i] - dot) * scale
+			}
+			clear(dr[t+1:])
+		}
+		GemmSerial(false, false, r1-r0, HS, r1, ds[r0*T:], T, k, ld, dq[r0*ld:], ld, true)
+		GemmSerial(true, false, r1, HS, r1-r0, ds[r0*T:], T, q[r0*ld:], ld, dk, ld, true)
+	}
 }
 
 // AttentionForwardRef is the reference for AttentionForward: the llm.c

@@ -35,18 +35,8 @@ func AttentionGQAForward(out, att, qkv []float32, B, T, NH, NKV, HS int) {
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/NH, bh%NH
 			g := h / rep
-			q := qkv[b*T*L+h*HS:]
-			k := qkv[b*T*L+(NH+g)*HS:]
-			v := qkv[b*T*L+(NH+NKV+g)*HS:]
-			p := att[bh*T*T : (bh+1)*T*T]
-
-			// Scores for all (t, t2); the entries above the diagonal are
-			// computed and then masked, as in AttentionForward.
-			GemmSerial(false, true, T, T, HS, q, L, k, L, p, T, false)
-			for t := 0; t < T; t++ {
-				causalSoftmaxRow(p[t*T:(t+1)*T], t, scale)
-			}
-			GemmSerial(false, false, T, HS, T, p, T, v, L, out[b*T*C+h*HS:], C, false)
+			base := b * T * L
+			headForward(out[b*T*C+h*HS:], C, att[bh*T*T:(bh+1)*T*T], qkv[base+h*HS:], qkv[base+(NH+g)*HS:], qkv[base+(NH+NKV+g)*HS:], L, T, HS, scale)
 		}
 	})
 }
@@ -79,27 +69,8 @@ func AttentionGQABackward(dqkv, datt, dout, qkv, att []float32, B, T, NH, NKV, H
 			dk, dv := dqkv[b*T*L+(NH+g)*HS:], dqkv[b*T*L+(NH+NKV+g)*HS:]
 			for h := g * rep; h < (g+1)*rep; h++ {
 				bh := b*NH + h
-				q, dq := qkv[b*T*L+h*HS:], dqkv[b*T*L+h*HS:]
-				do := dout[b*T*C+h*HS:]
-				p := att[bh*T*T : (bh+1)*T*T]
-				ds := datt[bh*T*T : (bh+1)*T*T]
-
-				GemmSerial(true, false, T, HS, T, p, T, do, C, dv, L, true)
-				GemmSerial(false, true, T, T, HS, do, C, v, L, ds, T, false)
-				for t := 0; t < T; t++ {
-					pr := p[t*T : t*T+t+1]
-					dr := ds[t*T : (t+1)*T]
-					var dot float32
-					for i, pv := range pr {
-						dot += pv * dr[i]
-					}
-					for i, pv := range pr {
-						dr[i] = pv * (dr[i] - dot) * scale
-					}
-					clear(dr[t+1:])
-				}
-				GemmSerial(false, false, T, HS, T, ds, T, k, L, dq, L, true)
-				GemmSerial(true, false, T, HS, T, ds, T, q, L, dk, L, true)
+				headBackward(dqkv[b*T*L+h*HS:], dk, dv, qkv[b*T*L+h*HS:], k, v, L,
+					dout[b*T*C+h*HS:], C, att[bh*T*T:(bh+1)*T*T], datt[bh*T*T:(bh+1)*T*T], T, HS, scale)
 			}
 		}
 	})

@@ -9,9 +9,10 @@ import (
 
 func TestAttentionGQAForwardBackward(t *testing.T) {
 	cases := []struct{ B, T, NH, NKV, HS int }{
-		{2, 7, 4, 2, 8},  // two query heads per key/value head
-		{1, 12, 6, 1, 4}, // multi-query attention
-		{2, 5, 3, 3, 6},  // ordinary multi-head attention
+		{2, 7, 4, 2, 8},   // two query heads per key/value head
+		{1, 12, 6, 1, 4},  // multi-query attention
+		{2, 5, 3, 3, 6},   // ordinary multi-head attention
+		{1, 130, 4, 2, 8}, // more rows than one attention block
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("B%d_T%d_NH%d_NKV%d_HS%d", c.B, c.T, c.NH, c.NKV, c.HS), func(t *testing.T) {
