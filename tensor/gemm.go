@@ -214,52 +214,12 @@ func packA(dst, a []float32, lda int, trans bool, ic, pc, mc, kc, mr int) {
 	for ; r < mc; r += mr {
 		panel := dst[r*kc : r*kc+kc*mr]
 		rows := min(mr, mc-r)
-		if trans && packPanel(panel, a[pc*lda+ic+r:], lda, kc, rows, mr, false) {
-			continue
-		}
-		if !trans && packPanel(panel, a[(ic+r)*lda+pc:], lda, kc, rows, mr, true) {
-			continue
-		}
 		if trans {
 			// op(A)(row, pc+p) = A[pc+p, row]: the mr rows of a panel are
 			// contiguous in each row of A.
-			for p := 0; p < kc; p++ {
-				src := a[(pc+p)*lda+ic+r : (pc+p)*lda+ic+r+rows]
-				dstCol := panel[p*mr : p*mr+mr]
-				copy(dstCol, src)
-				clear(dstCol[rows:])
-			}
-			continue
-		}
-		if rows < mr {
-			clear(panel)
-		}
-		// Eight steps of p at a time, so that both the reads (8 floats of
-		// each row of A) and the writes (8 columns of the panel) stay in a
-		// few cache lines.
-		base := (ic+r)*lda + pc
-		p := 0
-		for ; p+8 <= kc; p += 8 {
-			for i := 0; i < rows; i++ {
-				src := a[base+i*lda+p:]
-				src = src[:8]
-				dst := panel[p*mr+i:]
-				_ = dst[7*mr]
-				dst[0] = src[0]
-				dst[mr] = src[1]
-				dst[2*mr] = src[2]
-				dst[3*mr] = src[3]
-				dst[4*mr] = src[4]
-				dst[5*mr] = src[5]
-				dst[6*mr] = src[6]
-				dst[7*mr] = src[7]
-			}
-		}
-		for ; p < kc; p++ {
-			dstCol := panel[p*mr : p*mr+rows]
-			for i := range dstCol {
-				dstCol[i] = a[base+i*lda+p]
-			}
+			packPanelAny(panel, a[pc*lda+ic+r:], lda, kc, rows, mr, false)
+		} else {
+			packPanelAny(panel, a[(ic+r)*lda+pc:], lda, kc, rows, mr, true)
 		}
 	}
 }
@@ -271,48 +231,56 @@ func packB(dst, b []float32, ldb int, trans bool, pc, jc, kc, nc, nr int) {
 	for s := 0; s < nc; s += nr {
 		panel := dst[s*kc : s*kc+kc*nr]
 		cols := min(nr, nc-s)
-		if trans && packPanel(panel, b[(jc+s)*ldb+pc:], ldb, kc, cols, nr, true) {
-			continue
-		}
-		if !trans && packPanel(panel, b[pc*ldb+jc+s:], ldb, kc, cols, nr, false) {
-			continue
-		}
 		if trans {
-			// op(B)(pc+p, col) = B[col, pc+p]. Eight steps of p at a time,
-			// so that both the reads (8 floats of each row of B) and the
-			// writes (8 rows of the panel) stay in a few cache lines.
-			if cols < nr {
-				clear(panel)
-			}
-			p := 0
-			for ; p+8 <= kc; p += 8 {
-				for j := 0; j < cols; j++ {
-					src := b[(jc+s+j)*ldb+pc+p:]
-					src = src[:8]
-					dst := panel[p*nr+j:]
-					_ = dst[7*nr]
-					dst[0] = src[0]
-					dst[nr] = src[1]
-					dst[2*nr] = src[2]
-					dst[3*nr] = src[3]
-					dst[4*nr] = src[4]
-					dst[5*nr] = src[5]
-					dst[6*nr] = src[6]
-					dst[7*nr] = src[7]
-				}
-			}
-			for ; p < kc; p++ {
-				for j := 0; j < cols; j++ {
-					panel[p*nr+j] = b[(jc+s+j)*ldb+pc+p]
-				}
-			}
-			continue
+			// op(B)(pc+p, col) = B[col, pc+p]
+			packPanelAny(panel, b[(jc+s)*ldb+pc:], ldb, kc, cols, nr, true)
+		} else {
+			packPanelAny(panel, b[pc*ldb+jc+s:], ldb, kc, cols, nr, false)
 		}
+	}
+}
+
+// packPanelAny fills one packed panel as packPanel defines it, in assembly
+// where packPanel can and in Go otherwise.
+func packPanelAny(dst, x []float32, ld, kc, valid, width int, gather bool) {
+	if packPanel(dst, x, ld, kc, valid, width, gather) {
+		return
+	}
+	if !gather {
 		for p := 0; p < kc; p++ {
-			src := b[(pc+p)*ldb+jc+s : (pc+p)*ldb+jc+s+cols]
-			dstRow := panel[p*nr : p*nr+nr]
-			copy(dstRow, src)
-			clear(dstRow[cols:])
+			row := dst[p*width : (p+1)*width]
+			copy(row, x[p*ld:p*ld+valid])
+			clear(row[valid:])
+		}
+		return
+	}
+
+	// Lane i of step p is x[i*ld+p]. Eight steps at a time, so that both
+	// the reads (8 floats of each row of x) and the writes (8 rows of the
+	// panel) stay in a few cache lines.
+	if valid < width {
+		clear(dst[:kc*width])
+	}
+	p := 0
+	for ; p+8 <= kc; p += 8 {
+		for i := 0; i < valid; i++ {
+			src := x[i*ld+p:]
+			src = src[:8]
+			d := dst[p*width+i:]
+			_ = d[7*width]
+			d[0] = src[0]
+			d[width] = src[1]
+			d[2*width] = src[2]
+			d[3*width] = src[3]
+			d[4*width] = src[4]
+			d[5*width] = src[5]
+			d[6*width] = src[6]
+			d[7*width] = src[7]
+		}
+	}
+	for ; p < kc; p++ {
+		for i := 0; i < valid; i++ {
+			dst[p*width+i] = x[i*ld+p]
 		}
 	}
 }
