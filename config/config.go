@@ -16,6 +16,7 @@ import (
 	"github.com/adapt-llm/adapt/collect"
 	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
+	"github.com/adapt-llm/adapt/iterate"
 	"github.com/adapt-llm/adapt/tensor"
 )
 
@@ -42,7 +43,22 @@ type Config struct {
 	Clean    clean.Config `yaml:"clean" json:"clean"`
 	Finetune Finetune     `yaml:"finetune" json:"finetune"`
 	Eval     Eval         `yaml:"eval" json:"eval"`
+	Iterate  Iterate      `yaml:"iterate" json:"iterate"`
 	Report   Report       `yaml:"report" json:"report"`
+}
+
+// Iterate configures the regression gates that adapt iterate (and adapt
+// run, which ends with it) applies to each new run.
+type Iterate struct {
+	// Gates are checked on the metrics of each new run, keyed
+	// "<model>/<task_set>/<metric>" as in run.json. Any failed gate makes
+	// the command exit with status 4. Empty means no gates.
+	Gates []iterate.Gate `yaml:"gates" json:"gates,omitempty"`
+
+	// Baseline is the run id that percentage gates compare against. Empty
+	// means the newest earlier run whose gates all passed, so that a
+	// failed run does not become the next run's reference.
+	Baseline string `yaml:"baseline" json:"baseline,omitempty"`
 }
 
 // Collect configures the collect stage.

@@ -24,7 +24,7 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 // *Error for the first one outside it. It does not check that files exist:
 // the stages do that when they run.
 func (c *Config) Validate() error {
-	steps := []func() error{c.validateDevice, c.Collect.validate, c.validateClean, c.Finetune.validate, c.Eval.validate}
+	steps := []func() error{c.validateDevice, c.Collect.validate, c.validateClean, c.Finetune.validate, c.Eval.validate, c.Iterate.validate}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -200,6 +200,18 @@ func (e *Eval) validate() error {
 		if ts.MaxDocs < 0 {
 			return invalid(key+".max_docs", "%d is negative; use 0 for no cap", ts.MaxDocs)
 		}
+	}
+	return nil
+}
+
+func (it *Iterate) validate() error {
+	for i, g := range it.Gates {
+		if err := g.Validate(); err != nil {
+			return invalid(fmt.Sprintf("iterate.gates[%d]", i), "%v", err)
+		}
+	}
+	if strings.ContainsAny(it.Baseline, `/\`) || it.Baseline == "." || it.Baseline == ".." {
+		return invalid("iterate.baseline", "%q is not a run id; run ids look like 20261204T200223.123Z-a1b2c3", it.Baseline)
 	}
 	return nil
 }

@@ -13,4 +13,8 @@ var (
 	// ErrInvalidRunID is returned by Load when the id is empty or is not a
 	// single path element (it contains a separator or is "." or "..").
 	ErrInvalidRunID = errors.New("iterate: invalid run id")
+
+	// ErrMetricNotFound is returned by CheckGates when a gate names a
+	// metric, or a relative_to metric, that the checked run does not have.
+	ErrMetricNotFound = errors.New("iterate: gated metric not found")
 )

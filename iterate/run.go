@@ -65,6 +65,20 @@ type Run struct {
 	// eval results (for example "base/legal-heldout/perplexity") and
 	// "finetune/<name>" for training totals.
 	Metrics map[string]float64 `json:"metrics"`
+	// Gates are the results of the regression gates checked on this run,
+	// in the order they were given. Empty when none were checked.
+	Gates []GateResult `json:"gates,omitempty"`
+}
+
+// GatesPassed reports whether every gate checked on the run passed. A run
+// without gates counts as passed.
+func (r *Run) GatesPassed() bool {
+	for _, g := range r.Gates {
+		if !g.Passed {
+			return false
+		}
+	}
+	return true
 }
 
 // Input is one hashed file of a run.
@@ -289,6 +303,45 @@ func write(ws string, run *Run) error {
 	}
 	data = append(data, '\n')
 	return writeFileAtomic(filepath.Join(dir, RecordFile), data)
+}
+
+// SaveGates stores gates as run's gate results and rewrites its record
+// <ws>/runs/<id>/run.json, which must exist.
+func SaveGates(ws string, run *Run, gates []GateResult) error {
+	run.Gates = gates
+	data, err := json.MarshalIndent(run, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding run %s: %w", run.ID, err)
+	}
+	data = append(data, '\n')
+	path := filepath.Join(ws, RunsDir, run.ID, RecordFile)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%w: %s", ErrRunNotFound, path)
+	}
+	return writeFileAtomic(path, data)
+}
+
+// PassingAncestor returns the newest ancestor of run (its parent, the
+// parent's parent, and so on) whose gates all passed, or nil when there is
+// none. Gates compare against it by default, so that a run that failed
+// its gates does not become the new reference for the next one.
+func PassingAncestor(ws string, run *Run) (*Run, error) {
+	seen := map[string]bool{run.ID: true}
+	for id := run.Parent; id != ""; {
+		if seen[id] {
+			return nil, fmt.Errorf("run %s: parent chain loops back to %s", run.ID, id)
+		}
+		seen[id] = true
+		r, err := Load(ws, id)
+		if err != nil {
+			return nil, fmt.Errorf("loading ancestor %s of run %s: %w", id, run.ID, err)
+		}
+		if r.GatesPassed() {
+			return r, nil
+		}
+		id = r.Parent
+	}
+	return nil, nil
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it

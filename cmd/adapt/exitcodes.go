@@ -30,8 +30,8 @@ const (
 	exitFailure  = 1
 	exitUsage    = 2
 	exitBadInput = 3
-	// exitRegression is reserved for a failed eval regression gate.
-	// NOTE: no command returns it yet because iterate has no gates.
+	// exitRegression means a regression gate of iterate failed on the
+	// metrics of the run just recorded.
 	exitRegression = 4
 	// exitBusy means another adapt process holds the workspace lock. It
 	// differs from exitFailure so that a script can wait and retry.
@@ -44,7 +44,7 @@ var exitStatusText = map[int]string{
 	exitFailure:     "runtime failure (I/O error, a stage that could not finish)",
 	exitUsage:       "usage error (unknown flag, invalid flag value, flag after an argument, extra argument)",
 	exitBadInput:    "bad input data or config (missing source, model folder without config.json, invalid YAML or config value)",
-	exitRegression:  "an eval regression gate failed",
+	exitRegression:  "a regression gate failed (iterate.gates or --gate)",
 	exitBusy:        "workspace in use by another adapt process (WORKSPACE/.adapt.lock is locked)",
 	exitInterrupted: "interrupted (Ctrl-C or SIGTERM)",
 }
@@ -147,6 +147,7 @@ var badInputSentinels = []error{
 	eval.ErrBadTaskSet,
 	iterate.ErrRunNotFound,
 	iterate.ErrInvalidRunID,
+	iterate.ErrMetricNotFound,
 	// An unknown backend from the config file is bad input; selectDevice
 	// wraps one from --device in a usageError instead.
 	tensor.ErrUnknownBackend,
@@ -173,6 +174,7 @@ func exitCode(ctx context.Context, err error) int {
 	var usage *usageError
 	var input *inputError
 	var busy *workspaceBusyError
+	var gates *gateFailure
 	switch {
 	case err == nil:
 		return exitOK
@@ -180,6 +182,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitInterrupted
 	case errors.As(err, &busy):
 		return exitBusy
+	case errors.As(err, &gates):
+		return exitRegression
 	case errors.As(err, &usage):
 		return exitUsage
 	case errors.As(err, &input):

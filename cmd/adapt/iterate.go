@@ -7,11 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/adapt-llm/adapt/config"
 	"github.com/adapt-llm/adapt/iterate"
 )
 
@@ -24,13 +26,29 @@ func (a *adapt) iterateCommand() *cli.Command {
 			"counts, timings, eval metrics, the config) as a new run whose parent is the newest run,\n" +
 			"and prints what changed since the parent. With two run ids, prints what changed from\n" +
 			"RUN_A to RUN_B and records nothing.\n\n" +
+			"Regression gates (iterate.gates in the config, or --gate) are then checked on the new run's\n" +
+			"metrics, keyed <model>/<task_set>/<metric> as in run.json, and any failure exits with status 4:\n" +
+			"  METRIC<=NUMBER, METRIC>=NUMBER     absolute bounds\n" +
+			"  METRIC<=+P%, METRIC>=-P%           change against the baseline run: --baseline, or else the\n" +
+			"                                     newest earlier run whose gates passed\n" +
+			"  METRIC<=OTHER+P%, METRIC>=OTHER-P% change against metric OTHER of the same run\n" +
+			"For example: --gate 'tuned/legal-heldout/perplexity<=+5%'\n" +
+			"             --gate 'tuned/general-heldout/perplexity<=base/general-heldout/perplexity+10%'\n\n" +
 			"Reads:  WORKSPACE/*/manifest.json, WORKSPACE/finetune/, WORKSPACE/eval/, WORKSPACE/runs/, --config\n" +
 			"        (without --config the new run keeps the config of the newest run)\n" +
 			"Writes: WORKSPACE/runs/<id>/run.json (only without arguments)\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitRegression, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
+			&cli.StringSliceFlag{
+				Name:  "gate",
+				Usage: "regression gate to check on the new run, such as 'tuned/legal-heldout/perplexity<=+5%' (repeatable; added to iterate.gates)",
+			},
+			&cli.StringFlag{
+				Name:  "baseline",
+				Usage: "run id that percentage gates compare against (default: iterate.baseline, or the newest earlier run whose gates passed)",
+			},
 		},
 		OnUsageError: a.onUsageError,
 		Action:       a.iterateAction,
@@ -53,7 +71,20 @@ func (a *adapt) iterateAction(c *cli.Context) error {
 		return err
 	}
 	if len(args) == 2 {
+		if c.IsSet("gate") || c.IsSet("baseline") {
+			return usageErrorf("--gate and --baseline apply to a new run; they cannot be used with two run ids")
+		}
 		return compareRuns(a, ws, args[0], args[1])
+	}
+	for _, expr := range c.StringSlice("gate") {
+		g, err := iterate.ParseGate(expr)
+		if err != nil {
+			return usageErrorf("invalid --gate: %v", err)
+		}
+		cfg.Iterate.Gates = append(cfg.Iterate.Gates, g)
+	}
+	if c.IsSet("baseline") {
+		cfg.Iterate.Baseline = c.String("baseline")
 	}
 
 	// Without --config, the stage outputs were most likely made with the
@@ -70,13 +101,14 @@ func (a *adapt) iterateAction(c *cli.Context) error {
 			return err
 		}
 	}
-	return a.runIterate(c.Context, ws, runConfig, nil)
+	return a.runIterate(c.Context, ws, runConfig, cfg.Iterate, nil)
 }
 
 // runIterate records a run with the config runConfig (nil for none) and
-// prints its id, then what changed since its parent. seconds holds stage
-// wall times measured by the caller, or nil.
-func (a *adapt) runIterate(ctx context.Context, ws workspace, runConfig any, seconds map[string]float64) error {
+// prints its id, then what changed since its parent, then the results of
+// the gates in settings. seconds holds stage wall times measured by the
+// caller, or nil. A failed gate returns a *gateFailure.
+func (a *adapt) runIterate(ctx context.Context, ws workspace, runConfig any, settings config.Iterate, seconds map[string]float64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -105,14 +137,76 @@ func (a *adapt) runIterate(ctx context.Context, ws workspace, runConfig any, sec
 	}
 	a.out.stage("iterate", summary, time.Since(start))
 
-	if run.Parent == "" {
+	if run.Parent != "" {
+		parent, err := iterate.Load(string(ws), run.Parent)
+		if err != nil {
+			return err
+		}
+		if err := writeDiff(a, parent, run); err != nil {
+			return err
+		}
+	}
+	return a.checkGates(ws, run, settings)
+}
+
+// gateFailure is a regression gate that failed. It maps to exit status 4.
+type gateFailure struct {
+	failed, total int
+}
+
+func (e *gateFailure) Error() string {
+	return fmt.Sprintf("%d of %d regression gates failed", e.failed, e.total)
+}
+
+// checkGates applies settings.Gates to run, stores the results in its
+// record and prints one line per gate. The baseline is settings.Baseline
+// when set, else the newest ancestor of run whose gates passed (nil for
+// the first run).
+func (a *adapt) checkGates(ws workspace, run *iterate.Run, settings config.Iterate) error {
+	if len(settings.Gates) == 0 {
 		return nil
 	}
-	parent, err := iterate.Load(string(ws), run.Parent)
+	var baseline *iterate.Run
+	var err error
+	if settings.Baseline != "" {
+		baseline, err = loadRun(ws, settings.Baseline)
+	} else {
+		baseline, err = iterate.PassingAncestor(string(ws), run)
+	}
+	if err != nil {
+		return fmt.Errorf("loading the gates' baseline: %w", err)
+	}
+	results, err := iterate.CheckGates(run, baseline, settings.Gates)
 	if err != nil {
 		return err
 	}
-	return writeDiff(a, parent, run)
+	if err := iterate.SaveGates(string(ws), run, results); err != nil {
+		return fmt.Errorf("recording the gate results: %w", err)
+	}
+
+	failed := 0
+	for _, res := range results {
+		status := "passed"
+		if !res.Passed {
+			status = "FAILED"
+			failed++
+		}
+		line := fmt.Sprintf("gate %s: %s (value %s", res.Gate, status, strconv.FormatFloat(res.Value, 'g', 6, 64))
+		if res.Reference != nil {
+			line += fmt.Sprintf(", reference %s from %s", strconv.FormatFloat(*res.Reference, 'g', 6, 64), res.ReferenceFrom)
+		}
+		a.out.line("%s)", line)
+		for _, f := range res.Failures {
+			a.out.line("  %s", f)
+		}
+		for _, n := range res.Notes {
+			a.out.line("  note: %s", n)
+		}
+	}
+	if failed > 0 {
+		return &gateFailure{failed: failed, total: len(results)}
+	}
+	return nil
 }
 
 // compareRuns prints what changed from run idA to run idB.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,7 +23,7 @@ func (a *adapt) runCommand() *cli.Command {
 			"Reads:  --config and the files it names (sources, base model, task sets)\n" +
 			"Writes: every stage's output under WORKSPACE (collect/, clean/, finetune/, eval/,\n" +
 			"        runs/, audit/) and the report (default WORKSPACE/report/report.html)\n\n" +
-			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
+			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitRegression, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
 			workspaceFlag(defaultWorkspace),
 			configFlag(),
@@ -154,8 +155,12 @@ func (a *adapt) runChain(ctx context.Context, ws workspace, cfg *config.Config) 
 		}
 	}
 
-	if err := a.runIterate(ctx, ws, cfg, seconds); err != nil {
-		return "", err
+	// A failed regression gate still gets its audit and report, which show
+	// what regressed; the run then exits with the gate's status.
+	gateErr := a.runIterate(ctx, ws, cfg, cfg.Iterate, seconds)
+	var failure *gateFailure
+	if gateErr != nil && !errors.As(gateErr, &failure) {
+		return "", gateErr
 	}
 	if err := a.runAudit(ctx, ws); err != nil {
 		return "", err
@@ -165,5 +170,5 @@ func (a *adapt) runChain(ctx context.Context, ws workspace, cfg *config.Config) 
 		return "", err
 	}
 	a.out.line("report: %s", path)
-	return path, nil
+	return path, gateErr
 }
