@@ -482,3 +482,24 @@ func TestTrainingSettingsFullRun(t *testing.T) {
 		t.Errorf("trainingSettings without config: got %v, want none", got)
 	}
 }
+
+func TestGateSummary(t *testing.T) {
+	limit := 50.0
+	gate := iterate.Gate{Metric: "tuned/legal/perplexity", Max: &limit}
+	cases := []struct {
+		name  string
+		gates []iterate.GateResult
+		want  string
+	}{
+		{"none", nil, "–"},
+		{"all passed", []iterate.GateResult{{Gate: gate, Passed: true}, {Gate: gate, Passed: true}}, "2 passed"},
+		{"one failed", []iterate.GateResult{{Gate: gate, Passed: true}, {Gate: gate}}, "1 of 2 failed: tuned/legal/perplexity<=50"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := gateSummary(c.gates); got != c.want {
+				t.Errorf("gateSummary = %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -489,6 +489,10 @@ type runRow struct {
 	ID, Parent, CreatedAt, ToolVersion string
 	Inputs                             int
 	Metrics                            string
+	// Gates summarizes the regression gates checked on the run ("–" when
+	// none were), and GatesFailed is true when any failed.
+	Gates       string
+	GatesFailed bool
 }
 
 func loadRuns(ws string) runsSection {
@@ -514,6 +518,8 @@ func loadRuns(ws string) runsSection {
 			ToolVersion: r.ToolVersion,
 			Inputs:      len(r.Inputs),
 			Metrics:     headlineMetrics(r.Metrics),
+			Gates:       gateSummary(r.Gates),
+			GatesFailed: !r.GatesPassed(),
 		})
 	}
 
@@ -534,6 +540,23 @@ func loadRuns(ws string) runsSection {
 		s.DiffFrom = r.ID
 	}
 	return s
+}
+
+// gateSummary counts a run's gate results and names each failed gate.
+func gateSummary(gates []iterate.GateResult) string {
+	if len(gates) == 0 {
+		return "–"
+	}
+	var failed []string
+	for _, g := range gates {
+		if !g.Passed {
+			failed = append(failed, g.Gate.String())
+		}
+	}
+	if len(failed) == 0 {
+		return fmt.Sprintf("%d passed", len(gates))
+	}
+	return fmt.Sprintf("%d of %d failed: %s", len(failed), len(gates), strings.Join(failed, "; "))
 }
 
 // headlineMetrics lists a run's perplexities, the metrics a reader scans

@@ -228,10 +228,10 @@ ul.ids { columns: 2; font-family: ui-monospace, monospace; font-size: 12px; }
 {{- else}}
 <p>{{.Total}} {{plural .Total "run" "runs"}} recorded{{if gt .Total (len .Rows)}}, newest {{len .Rows}} shown{{end}}.</p>
 <table>
-<thead><tr><th>run</th><th>parent</th><th>created (UTC)</th><th>tool</th><th class="n">inputs</th><th>perplexity</th></tr></thead>
+<thead><tr><th>run</th><th>parent</th><th>created (UTC)</th><th>tool</th><th class="n">inputs</th><th>perplexity</th><th>regression gates</th></tr></thead>
 <tbody>
 {{- range .Rows}}
-<tr><td><code>{{.ID}}</code></td><td>{{if .Parent}}<code>{{.Parent}}</code>{{else}}–{{end}}</td><td>{{.CreatedAt}}</td><td>{{.ToolVersion}}</td><td class="n">{{.Inputs}}</td><td>{{.Metrics}}</td></tr>
+<tr><td><code>{{.ID}}</code></td><td>{{if .Parent}}<code>{{.Parent}}</code>{{else}}–{{end}}</td><td>{{.CreatedAt}}</td><td>{{.ToolVersion}}</td><td class="n">{{.Inputs}}</td><td>{{.Metrics}}</td><td>{{if .GatesFailed}}<strong>{{.Gates}}</strong>{{else}}{{.Gates}}{{end}}</td></tr>
 {{- end}}
 </tbody>
 </table>
