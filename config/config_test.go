@@ -413,3 +413,18 @@ func TestParseInvalidStageKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestStageErrorNamesKeyOnce(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"clean:\n  min_words: -5\n", "adapt.yaml:2: clean.min_words: -5 is negative; use 0 for no minimum"},
+		{"finetune:\n  max_steps: -1\n", "adapt.yaml:2: finetune.max_steps: max_steps is -1, must be >= 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), "adapt.yaml", "")
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Parse error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

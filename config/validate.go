@@ -109,12 +109,12 @@ func (c *Config) validateClean() error {
 	if err == nil {
 		return nil
 	}
-	return &Error{Key: stageErrorKey("clean", err, clean.ErrInvalidConfig, reflect.TypeOf(c.Clean)), Msg: err.Error(), Err: ErrInvalid}
+	return stageError("clean", err, clean.ErrInvalidConfig, reflect.TypeOf(c.Clean))
 }
 
 func (f *Finetune) validate() error {
 	if err := f.Config.Validate(); err != nil {
-		return &Error{Key: stageErrorKey("finetune", err, finetune.ErrInvalidConfig, reflect.TypeOf(f.Config)), Msg: err.Error(), Err: ErrInvalid}
+		return stageError("finetune", err, finetune.ErrInvalidConfig, reflect.TypeOf(f.Config))
 	}
 
 	// Early stopping watches the validation loss, so it needs a
@@ -123,6 +123,16 @@ func (f *Finetune) validate() error {
 		return invalid("finetune.early_stop_patience", "%d needs a validation split, but val_fraction is 0; set finetune.val_fraction above 0 (for example 0.05) or early_stop_patience to 0", f.EarlyStopPatience)
 	}
 	return nil
+}
+
+// stageError wraps a stage's validation error as an *Error for the key it
+// is about. The message drops the leading "<sentinel>: " and the key,
+// because the *Error already shows both.
+func stageError(section string, err, sentinel error, configType reflect.Type) *Error {
+	key := stageErrorKey(section, err, sentinel, configType)
+	msg := strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
+	msg = strings.TrimPrefix(msg, key+": ")
+	return &Error{Key: key, Msg: msg, Err: ErrInvalid}
 }
 
 // stageErrorKey returns the dotted key ("finetune.lora.r") that a stage's
@@ -157,7 +167,7 @@ func stageErrorKey(section string, err, sentinel error, configType reflect.Type)
 
 func (e *Eval) validate() error {
 	if err := e.Config.Validate(); err != nil {
-		return &Error{Key: stageErrorKey("eval", err, eval.ErrInvalidConfig, reflect.TypeOf(e.Config)), Msg: err.Error(), Err: ErrInvalid}
+		return stageError("eval", err, eval.ErrInvalidConfig, reflect.TypeOf(e.Config))
 	}
 
 	seen := map[string]bool{}
