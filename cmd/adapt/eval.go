@@ -2,15 +2,22 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/adapt-llm/adapt/config"
+	"github.com/adapt-llm/adapt/corpus"
 	"github.com/adapt-llm/adapt/eval"
+	"github.com/adapt-llm/adapt/finetune"
 )
 
 func (a *adapt) evalCommand() *cli.Command {
@@ -18,9 +25,11 @@ func (a *adapt) evalCommand() *cli.Command {
 		Name:  "eval",
 		Usage: "score models on held-out text",
 		Description: "Scores each model on each task set (held-out perplexity) and writes one result file\n" +
-			"per model and task set. Without --model or eval.models it scores \"base\" (the finetune\n" +
-			"base model) and \"tuned\" (WORKSPACE/finetune/model); without eval.task_sets it scores\n" +
-			"the held-out split of WORKSPACE/clean. A model DIR or task set path that starts with\n" +
+			"per model and task set. Without --model or eval.models it scores \"base\" (finetune.base_model,\n" +
+			"or else the base model that WORKSPACE/finetune/metrics.json records) and \"tuned\"\n" +
+			"(WORKSPACE/finetune/model). Without eval.task_sets it scores the held-out split of\n" +
+			"WORKSPACE/clean as <domain>-heldout, with the domain that collect recorded; --jsonl sets\n" +
+			"are scored in addition to it. A model DIR or task set path that starts with\n" +
 			"${workspace} is inside WORKSPACE. A model folder inside another workspace's finetune/\n" +
 			"folder logs a warning, because its results would land in this workspace.\n\n" +
 			"Reads:  the model folders, WORKSPACE/clean/ or the task set files, --config\n" +
@@ -55,6 +64,13 @@ func (a *adapt) evalAction(c *cli.Context) error {
 				return err
 			}
 			cfg.Eval.Models = append(cfg.Eval.Models, config.Model{Name: name, Dir: dir})
+		}
+	}
+	// --jsonl adds to the task sets. Without eval.task_sets that includes
+	// the default held-out split, when the workspace has a clean corpus.
+	if c.IsSet("jsonl") && len(cfg.Eval.TaskSets) == 0 {
+		if _, err := os.Stat(ws.path("clean", corpus.ManifestName)); err == nil {
+			cfg.Eval.TaskSets = append(cfg.Eval.TaskSets, defaultTaskSet(ws, cfg))
 		}
 	}
 	firstFlagTaskSet := len(cfg.Eval.TaskSets)
@@ -112,15 +128,19 @@ func evalPlan(ws workspace, cfg *config.Config) ([]config.Model, []config.TaskSe
 		models[i].Dir = config.ExpandWorkspace(models[i].Dir, string(ws))
 	}
 	if len(models) == 0 {
-		if cfg.Finetune.BaseModel != "" {
-			models = append(models, config.Model{Name: "base", Dir: cfg.Finetune.BaseModel})
+		base := cfg.Finetune.BaseModel
+		if base == "" {
+			base = recordedBaseModel(ws)
+		}
+		if base != "" {
+			models = append(models, config.Model{Name: "base", Dir: base})
 		}
 		models = append(models, config.Model{Name: "tuned", Dir: ws.tunedModelDir()})
 	}
 
 	taskSets := append([]config.TaskSet(nil), cfg.Eval.TaskSets...)
 	if len(taskSets) == 0 {
-		taskSets = append(taskSets, config.TaskSet{Name: cfg.Collect.Domain + "-heldout", Kind: config.TaskSetCorpusHeldout})
+		taskSets = append(taskSets, defaultTaskSet(ws, cfg))
 	}
 	for i := range taskSets {
 		taskSets[i].Path = config.ExpandWorkspace(taskSets[i].Path, string(ws))
@@ -136,6 +156,100 @@ func evalPlan(ws workspace, cfg *config.Config) ([]config.Model, []config.TaskSe
 		}
 	}
 	return models, taskSets
+}
+
+// defaultTaskSet is the task set eval scores when none is configured: the
+// held-out split of WORKSPACE/clean, named after the collected domain.
+func defaultTaskSet(ws workspace, cfg *config.Config) config.TaskSet {
+	domain := recordedDomain(ws)
+	if domain == "" {
+		domain = cfg.Collect.Domain
+	}
+	return config.TaskSet{Name: domain + "-heldout", Kind: config.TaskSetCorpusHeldout}
+}
+
+// recordedBaseModel returns the base model that the workspace's last
+// finetune started from, as WORKSPACE/finetune/metrics.json records it, or
+// "" when there is no such record or the folder no longer exists.
+func recordedBaseModel(ws workspace) string {
+	var m finetune.Metrics
+	data, err := os.ReadFile(ws.path("finetune", finetune.MetricsFileName))
+	if err != nil || json.Unmarshal(data, &m) != nil || m.BaseModel == "" {
+		return ""
+	}
+	if info, err := os.Stat(m.BaseModel); err != nil || !info.IsDir() {
+		return ""
+	}
+	return m.BaseModel
+}
+
+// recordedDomain returns the domain that the workspace's corpus was
+// collected for, from the effective settings in
+// WORKSPACE/collect/manifest.json, or "" when there is none.
+func recordedDomain(ws workspace) string {
+	m, err := corpus.ReadManifest(ws.collectDir())
+	if err != nil {
+		return ""
+	}
+	settings, ok := m.Config.(map[string]any)
+	if !ok {
+		return ""
+	}
+	domain, _ := settings["domain"].(string)
+	return domain
+}
+
+// replayOverlap returns the task sets of kind jsonl whose file is the
+// replay file of the workspace's last finetune (the same path, or the same
+// bytes), because scoring text the model trained on understates its
+// forgetting.
+func replayOverlap(ws workspace, taskSets []config.TaskSet) []string {
+	var m finetune.Metrics
+	data, err := os.ReadFile(ws.path("finetune", finetune.MetricsFileName))
+	if err != nil || json.Unmarshal(data, &m) != nil {
+		return nil
+	}
+	replay, _ := m.Config["replay"].(map[string]any)
+	replayPath, _ := replay["path"].(string)
+	if replayPath == "" {
+		return nil
+	}
+	replayHash, _ := fileSHA256(replayPath)
+	var names []string
+	for _, ts := range taskSets {
+		if ts.Kind != config.TaskSetJSONL {
+			continue
+		}
+		if samePath(ts.Path, replayPath) {
+			names = append(names, ts.Name)
+			continue
+		}
+		if h, err := fileSHA256(ts.Path); err == nil && replayHash != "" && h == replayHash {
+			names = append(names, ts.Name)
+		}
+	}
+	return names
+}
+
+// samePath reports whether a and b name the same file.
+func samePath(a, b string) bool {
+	ia, errA := os.Stat(a)
+	ib, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(ia, ib)
+}
+
+// fileSHA256 returns the hex SHA-256 of the file at path.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // runEval checks the models and task sets, runs the eval stage and prints
@@ -158,6 +272,11 @@ func (a *adapt) runEval(ctx context.Context, ws workspace, cfg *config.Config) (
 		if err := checkExists(ts.Path, "task set "+ts.Name+" path"); err != nil {
 			return nil, err
 		}
+	}
+
+	for _, name := range replayOverlap(ws, taskSets) {
+		a.log.Warn("task set is the replay text the tuned model was trained on, so its perplexity understates forgetting; score text that finetune.replay does not use",
+			"task_set", name)
 	}
 
 	release, err := a.lockWorkspace(ws)
