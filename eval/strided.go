@@ -2,7 +2,8 @@ package eval
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/adapt-llm/adapt/tensor"
 )
 
 // Window is one forward pass of strided perplexity: the token span
@@ -117,19 +118,12 @@ func StridedNLLBatched(ids []int32, maxLength, stride, batch int, forward BatchL
 	return windows, nll, scored
 }
 
-// logSoftmaxAt returns log softmax(row)[k] in float64, subtracting the row
-// maximum first so the exponentials cannot overflow.
+// logSoftmaxAt returns log softmax(row)[k] in float64, with the row's
+// log-sum-exp from tensor.LogSumExp (maximum subtracted first, float32
+// exponentials summed in float64).
 func logSoftmaxAt(row []float32, k int32) float64 {
 	if int(k) < 0 || int(k) >= len(row) {
 		panic(fmt.Sprintf("eval: token id %d outside vocabulary of %d", k, len(row)))
 	}
-	maxLogit := math.Inf(-1)
-	for _, x := range row {
-		maxLogit = max(maxLogit, float64(x))
-	}
-	var sum float64
-	for _, x := range row {
-		sum += math.Exp(float64(x) - maxLogit)
-	}
-	return float64(row[k]) - maxLogit - math.Log(sum)
+	return float64(row[k]) - tensor.LogSumExp(row)
 }

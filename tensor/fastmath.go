@@ -139,3 +139,26 @@ func addTo(dst, src []float32) {
 		dst[i] += src[i]
 	}
 }
+
+// LogSumExp returns log(sum_i exp(x[i])) for a non-empty x, as
+// max + log(sum exp(x - max)). The exponentials are expf's, eight lanes at
+// a time where the assembly loops exist, summed in float64 per block of
+// 256 terms, as the fused cross-entropy does. A NaN in x gives NaN.
+func LogSumExp(x []float32) float64 {
+	for _, v := range x {
+		if v != v {
+			return math.NaN()
+		}
+	}
+	m := maxFloat32(x)
+	if math.IsInf(float64(m), 0) {
+		return float64(m) // all -Inf gives -Inf, any +Inf gives +Inf
+	}
+	var block [256]float32
+	var sum float64
+	for lo := 0; lo < len(x); lo += len(block) {
+		hi := min(lo+len(block), len(x))
+		sum += float64(expShifted(block[:hi-lo], x[lo:hi], m))
+	}
+	return float64(m) + math.Log(sum)
+}

@@ -294,3 +294,40 @@ func TestMaxAndScaleFloat32(t *testing.T) {
 		}
 	}
 }
+
+func TestLogSumExp(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, n := range []int{1, 7, 300, 5000} {
+		x := randSlice(r, n, 8)
+		maxVal := math.Inf(-1)
+		for _, v := range x {
+			maxVal = math.Max(maxVal, float64(v))
+		}
+		var sum float64
+		for _, v := range x {
+			sum += math.Exp(float64(v) - maxVal)
+		}
+		want := maxVal + math.Log(sum)
+		// expf is within 2 float32 ulps of exp, so the sum and its log
+		// carry about 2.4e-7 relative error, shifted by the maximum.
+		if got := LogSumExp(x); math.Abs(got-want) > 1e-6*math.Max(1, math.Abs(want)) {
+			t.Errorf("n=%d: LogSumExp = %.9g, want %.9g", n, got, want)
+		}
+	}
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	specials := []struct {
+		name string
+		x    []float32
+		want float64
+	}{
+		{"NaN anywhere", []float32{1, 2, nan, 3, 4, 5, 6, 7, 8}, math.NaN()},
+		{"all -Inf", []float32{-inf, -inf}, math.Inf(-1)},
+		{"+Inf", []float32{1, inf}, math.Inf(1)},
+	}
+	for _, c := range specials {
+		got := LogSumExp(c.x)
+		if !(got == c.want || (math.IsNaN(got) && math.IsNaN(c.want))) {
+			t.Errorf("%s: LogSumExp = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
