@@ -22,23 +22,17 @@ func CrossEntropyForward(losses, probs, logits []float32, targets []int32, N, V 
 	})
 }
 
-// CrossEntropyForwardRef is the reference for CrossEntropyForward (one
-// goroutine).
+// CrossEntropyForwardRef is the reference for CrossEntropyForward: one
+// goroutine, math.Exp and a float64 sum.
 func CrossEntropyForwardRef(losses, probs, logits []float32, targets []int32, N, V int) {
 	checkCrossEntropy("CrossEntropyForwardRef", losses, probs, logits, targets, N, V)
-	crossEntropyRows(losses, probs, logits, targets, 0, N, V)
-}
-
-func crossEntropyRows(losses, probs, logits []float32, targets []int32, lo, hi, V int) {
-	for n := lo; n < hi; n++ {
+	for n := 0; n < N; n++ {
 		x := logits[n*V : (n+1)*V]
 		p := probs[n*V : (n+1)*V]
 		maxVal := x[0]
 		for _, v := range x {
 			maxVal = max(maxVal, v)
 		}
-		// Sum in float64: with V in the tens of thousands a float32 sum of
-		// exponentials loses digits that the loss then shows.
 		var sum float64
 		for i, v := range x {
 			e := math.Exp(float64(v - maxVal))
@@ -49,6 +43,28 @@ func crossEntropyRows(losses, probs, logits []float32, targets []int32, lo, hi, 
 		for i := range p {
 			p[i] *= inv
 		}
+		if targets[n] < 0 {
+			losses[n] = 0
+			continue
+		}
+		losses[n] = float32(math.Log(sum) - float64(x[targets[n]]-maxVal))
+	}
+}
+
+func crossEntropyRows(losses, probs, logits []float32, targets []int32, lo, hi, V int) {
+	for n := lo; n < hi; n++ {
+		x := logits[n*V : (n+1)*V]
+		p := probs[n*V : (n+1)*V]
+		maxVal := maxFloat32(x)
+		// Sum in float64 per block of 256 terms: with V in the tens of
+		// thousands a float32 sum of exponentials loses digits that the
+		// loss then shows.
+		var sum float64
+		for lo := 0; lo < len(x); lo += 256 {
+			hi := min(lo+256, len(x))
+			sum += float64(expShifted(p[lo:hi], x[lo:hi], maxVal))
+		}
+		scaleFloat32(p, float32(1/sum))
 		target := targets[n]
 		if target < 0 {
 			losses[n] = 0
