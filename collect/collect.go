@@ -134,6 +134,7 @@ func Run(ctx context.Context, opts Options) (*corpus.Manifest, error) {
 	}
 
 	// Build the output in a temporary folder.
+	removeStaleTemps(opts.OutDir, logger)
 	tmp := fmt.Sprintf("%s.tmp-%d", filepath.Clean(opts.OutDir), os.Getpid())
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, fmt.Errorf("clearing temporary folder: %w", err)
