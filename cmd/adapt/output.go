@@ -10,6 +10,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
+
+	"github.com/adapt-llm/adapt/tensor"
 	"golang.org/x/term"
 )
 
@@ -51,7 +53,21 @@ func (a *adapt) setupLogging(c *cli.Context) error {
 	default:
 		return usageErrorf("invalid --log-format %q: use text or json", format)
 	}
+	a.logMatrixBackend()
 	return nil
+}
+
+// logMatrixBackend logs which matrix-product backend this process uses,
+// and warns when ADAPT_BLAS holds a value that tensor ignores.
+func (a *adapt) logMatrixBackend() {
+	if v, ok := os.LookupEnv("ADAPT_BLAS"); ok && v != "go" && v != "openblas" {
+		a.log.Warn("ignoring invalid ADAPT_BLAS; use go or openblas", "ADAPT_BLAS", v, "backend", tensor.BLAS())
+	}
+	attrs := []any{"backend", tensor.BLAS(), "kernel", tensor.GemmKernel()}
+	if err := tensor.BLASError(); err != nil {
+		attrs = append(attrs, "reason", err.Error())
+	}
+	a.log.Debug("matrix products", attrs...)
 }
 
 // progress returns a callback that draws a progress bar labeled desc on
