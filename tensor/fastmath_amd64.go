@@ -50,3 +50,15 @@ func addToAVX2(dst, src *float32, n int)
 //
 //go:noescape
 func layerNormParamGradAVX2(dweight, dbias, x, dout *float32, n int, mean, rstd float32)
+
+// swigluForwardAVX2 computes SwiGLUForward's row loop over n elements, n a
+// multiple of 8.
+//
+//go:noescape
+func swigluForwardAVX2(out, gate, up *float32, n int)
+
+// swigluBackwardAVX2 computes SwiGLUBackward's row loop over n elements, n
+// a multiple of 8.
+//
+//go:noescape
+func swigluBackwardAVX2(dgate, dup, gate, up, dout *float32, n int)

@@ -355,3 +355,87 @@ lnloop:
 lndone:
 	VZEROUPPER
 	RET
+
+// func swigluForwardAVX2(out, gate, up *float32, n int)
+//
+// out[i] = silu(gate[i]) * up[i] = gate[i] / (1 + exp(-gate[i])) * up[i]
+// for i < n, n a multiple of 8.
+TEXT ·swigluForwardAVX2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), CX
+	LOAD_EXPF_CONSTS
+	VXORPS Y14, Y14, Y14
+	SHRQ   $3, CX
+	JZ     swfdone
+
+swfloop:
+	VMOVUPS (SI), Y5
+	VSUBPS  Y5, Y14, Y0
+	EXPF_Y0
+	VADDPS  Y13, Y0, Y0
+	VDIVPS  Y0, Y5, Y0
+	VMULPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     swfloop
+
+swfdone:
+	VZEROUPPER
+	RET
+
+// func swigluBackwardAVX2(dgate, dup, gate, up, dout *float32, n int)
+//
+// With g = gate[i], s = 1/(1+exp(-g)) and d = dout[i], for i < n, n a
+// multiple of 8:
+//
+//	dgate[i] += d * up[i] * (s + g*s*(1-s))
+//	dup[i]   += d * g * s
+TEXT ·swigluBackwardAVX2(SB), NOSPLIT, $0-48
+	MOVQ dgate+0(FP), DI
+	MOVQ dup+8(FP), R10
+	MOVQ gate+16(FP), SI
+	MOVQ up+24(FP), DX
+	MOVQ dout+32(FP), R9
+	MOVQ n+40(FP), CX
+	LOAD_EXPF_CONSTS
+	VXORPS Y14, Y14, Y14
+	SHRQ   $3, CX
+	JZ     swbdone
+
+swbloop:
+	VMOVUPS (SI), Y5
+	VSUBPS  Y5, Y14, Y0
+	EXPF_Y0
+	VADDPS  Y13, Y0, Y0
+	VDIVPS  Y0, Y13, Y0
+
+	VMULPS  Y0, Y5, Y1
+	VMOVUPS (R9), Y2
+	VMULPS  Y2, Y1, Y3
+	VADDPS  (R10), Y3, Y3
+	VMOVUPS Y3, (R10)
+
+	VSUBPS  Y0, Y13, Y3
+	VMULPS  Y3, Y1, Y3
+	VADDPS  Y0, Y3, Y3
+	VMULPS  (DX), Y3, Y3
+	VMULPS  Y2, Y3, Y3
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, R9
+	ADDQ $32, DI
+	ADDQ $32, R10
+	DECQ CX
+	JNZ  swbloop
+
+swbdone:
+	VZEROUPPER
+	RET

@@ -34,3 +34,11 @@ func addToAVX2(dst, src *float32, n int) {
 func layerNormParamGradAVX2(dweight, dbias, x, dout *float32, n int, mean, rstd float32) {
 	panic("tensor: layerNormParamGradAVX2 is only built on amd64")
 }
+
+func swigluForwardAVX2(out, gate, up *float32, n int) {
+	panic("tensor: swigluForwardAVX2 is only built on amd64")
+}
+
+func swigluBackwardAVX2(dgate, dup, gate, up, dout *float32, n int) {
+	panic("tensor: swigluBackwardAVX2 is only built on amd64")
+}

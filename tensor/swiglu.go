@@ -36,8 +36,13 @@ func swigluRows(out, inp []float32, lo, hi, I int) {
 		gate := inp[n*2*I : n*2*I+I]
 		up := inp[n*2*I+I : (n+1)*2*I]
 		o := out[n*I : (n+1)*I]
-		for j, g := range gate {
-			o[j] = g * sigmoid(g) * up[j]
+		head := 0
+		if hasExpfAVX2 && I >= 8 {
+			head = I &^ 7
+			swigluForwardAVX2(&o[0], &gate[0], &up[0], head)
+		}
+		for j := head; j < I; j++ {
+			o[j] = gate[j] * sigmoid(gate[j]) * up[j]
 		}
 	}
 }
@@ -66,7 +71,13 @@ func SwiGLUBackward(dinp, dout, inp []float32, N, I int) {
 			dgate := dinp[n*2*I : n*2*I+I]
 			dup := dinp[n*2*I+I : (n+1)*2*I]
 			d := dout[n*I : (n+1)*I]
-			for j, g := range gate {
+			head := 0
+			if hasExpfAVX2 && I >= 8 {
+				head = I &^ 7
+				swigluBackwardAVX2(&dgate[0], &dup[0], &gate[0], &up[0], &d[0], head)
+			}
+			for j := head; j < I; j++ {
+				g := gate[j]
 				s := sigmoid(g)
 				dgate[j] += d[j] * up[j] * s * (1 + g*(1-s))
 				dup[j] += d[j] * g * s

@@ -1,11 +1,29 @@
 package tensor
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
 
 func TestSwiGLUForwardBackward(t *testing.T) {
+	// I = 36 runs the eight-lane loop on 32 columns and the Go loop on 4;
+	// the Go path alone is checked too where the assembly one exists.
+	asmModes := []bool{false}
+	if hasExpfAVX2 {
+		asmModes = append(asmModes, true)
+	}
+	for _, asm := range asmModes {
+		t.Run(fmt.Sprintf("asm%v", asm), func(t *testing.T) {
+			saved := hasExpfAVX2
+			setExpfAVX2(asm)
+			defer setExpfAVX2(saved)
+			testSwiGLUForwardBackward(t)
+		})
+	}
+}
+
+func testSwiGLUForwardBackward(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	const N, I = 40, 36
 	inp := randSlice(r, N*2*I, 2)
@@ -42,10 +60,17 @@ func TestSwiGLUKnownValues(t *testing.T) {
 		{"one", 1, 1, 0.7310586},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out := make([]float32, 1)
-			SwiGLUForward(out, []float32{c.gate, c.up}, 1, 1)
-			assertClose(t, "out", out, []float32{c.want}, 1e-6, 1e-30)
-		})
+		// One column takes the Go loop, eight the eight-lane one.
+		for _, width := range []int{1, 8} {
+			t.Run(fmt.Sprintf("%s/I%d", c.name, width), func(t *testing.T) {
+				inp, want := make([]float32, 2*width), make([]float32, width)
+				for j := range width {
+					inp[j], inp[width+j], want[j] = c.gate, c.up, c.want
+				}
+				out := make([]float32, width)
+				SwiGLUForward(out, inp, 1, width)
+				assertClose(t, "out", out, want, 1e-6, 1e-30)
+			})
+		}
 	}
 }
