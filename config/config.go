@@ -56,8 +56,9 @@ type Iterate struct {
 	Gates []iterate.Gate `yaml:"gates" json:"gates,omitempty"`
 
 	// Baseline is the run id that percentage gates compare against. Empty
-	// means the newest earlier run whose gates all passed, so that a
-	// failed run does not become the next run's reference.
+	// means the newest earlier run that had gates checked and passed them
+	// all, so that neither a failed run nor one recorded without gates
+	// becomes the next run's reference.
 	Baseline string `yaml:"baseline" json:"baseline,omitempty"`
 }
 

@@ -17,4 +17,9 @@ var (
 	// ErrMetricNotFound is returned by CheckGates when a gate names a
 	// metric, or a relative_to metric, that the checked run does not have.
 	ErrMetricNotFound = errors.New("iterate: gated metric not found")
+
+	// ErrStaleMetric is returned by CheckGates when a gate reads a metric
+	// whose eval result was scored on older weights than the workspace's
+	// current fine-tuned model (see Run.Stale).
+	ErrStaleMetric = errors.New("iterate: gated metric is stale")
 )

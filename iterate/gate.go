@@ -108,6 +108,9 @@ func ParseGate(s string) (Gate, error) {
 	}
 
 	if !strings.HasSuffix(rhs, "%") {
+		if strings.HasPrefix(rhs, "+") || strings.HasPrefix(rhs, "-") {
+			return Gate{}, fmt.Errorf("invalid gate %q: a signed value is a change and needs %%, as in %s%s%%; write an absolute bound without a sign (a negative one goes in the config's min or max)", s, op, rhs)
+		}
 		v, err := strconv.ParseFloat(rhs, 64)
 		if err != nil {
 			return Gate{}, fmt.Errorf("invalid gate %q: %q is not a number or a percentage such as +5%%", s, rhs)
@@ -181,6 +184,12 @@ func CheckGates(run, baseline *Run, gates []Gate) ([]GateResult, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: gate on %s: run %s has no such metric; it has %s", ErrMetricNotFound, g.Metric, run.ID, metricKeys(run))
 		}
+		for _, key := range []string{g.Metric, g.RelativeTo} {
+			if result := staleResult(run, key); result != "" {
+				return nil, fmt.Errorf("%w: gate on %s: eval result %s was scored on older weights than the current fine-tuned model; run adapt eval again, then adapt iterate",
+					ErrStaleMetric, g.Metric, result)
+			}
+		}
 		res := GateResult{Gate: g, Value: value, Passed: true}
 		fail := func(format string, args ...any) {
 			res.Passed = false
@@ -236,6 +245,17 @@ func gateReference(g Gate, run, baseline *Run) (float64, string, error) {
 		return 0, "", nil
 	}
 	return ref, "run " + baseline.ID, nil
+}
+
+// staleResult returns the entry of run.Stale that metric key belongs to,
+// or "" when it is current.
+func staleResult(run *Run, key string) string {
+	for _, prefix := range run.Stale {
+		if strings.HasPrefix(key, prefix+"/") {
+			return prefix
+		}
+	}
+	return ""
 }
 
 // relativeChange returns (value-ref)/|ref|, or ±Inf when ref is 0 and

@@ -45,6 +45,7 @@ func TestParseGateRejects(t *testing.T) {
 		{"tuned/x/perplexity<=+x%", "not a percentage"},
 		{"tuned/x/perplexity<=+-5%", "not a percentage"},
 		{"tuned/x/perplexity<=NaN", "want a finite number"},
+		{"tuned/x/perplexity<=+5", "a signed value is a change and needs %"},
 	}
 	for _, c := range cases {
 		t.Run(c.in, func(t *testing.T) {
@@ -160,4 +161,21 @@ func FuzzParseGate(f *testing.F) {
 			t.Fatalf("ParseGate(%q).String() = %q does not parse again: %v", s, g.String(), err)
 		}
 	})
+}
+
+func TestCheckGatesStaleMetric(t *testing.T) {
+	run := &Run{ID: "r2", Metrics: map[string]float64{"tuned/legal/perplexity": 42, "base/legal/perplexity": 50},
+		Stale: []string{"tuned/legal"}}
+	for _, g := range []Gate{
+		{Metric: "tuned/legal/perplexity", Max: ptr(50)},
+		{Metric: "base/legal/perplexity", MaxDecrease: ptr(0.1), RelativeTo: "tuned/legal/perplexity"},
+	} {
+		_, err := CheckGates(run, nil, []Gate{g})
+		if !errors.Is(err, ErrStaleMetric) || !strings.Contains(err.Error(), "run adapt eval again") {
+			t.Errorf("CheckGates(%s) error = %v, want ErrStaleMetric telling to rerun eval", g, err)
+		}
+	}
+	if _, err := CheckGates(run, nil, []Gate{{Metric: "base/legal/perplexity", Max: ptr(60)}}); err != nil {
+		t.Errorf("gate on a current metric: %v", err)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/adapt-llm/adapt/corpus"
 	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
+	"github.com/adapt-llm/adapt/model/safetensors"
 )
 
 // pipelineOrder lists the stages in the order they run; Record reports
@@ -259,6 +260,11 @@ func gatherEval(ws string, run *Run, logger *slog.Logger) error {
 		for name, value := range result.Metrics {
 			setMetric(run, model+"/"+taskSet+"/"+name, value, logger)
 		}
+		if scoredOldWeights(ws, &result) {
+			logger.Warn("eval result was scored on other weights than the current fine-tuned model; rerun adapt eval",
+				"result", path, "scored_sha256", result.ModelSHA256)
+			run.Stale = append(run.Stale, model+"/"+taskSet)
+		}
 		if result.Config != nil {
 			evalConfigs[strings.TrimSuffix(filepath.Base(path), ".json")] = result.Config
 		}
@@ -270,6 +276,24 @@ func gatherEval(ws string, run *Run, logger *slog.Logger) error {
 	}
 	summary.Stats = map[string]float64{"results": float64(len(paths))}
 	return nil
+}
+
+// scoredOldWeights reports whether result scored the workspace's
+// fine-tuned model folder (<ws>/finetune/model) when it held other weights
+// than it does now. Results without a recorded hash, or of other models,
+// report false.
+func scoredOldWeights(ws string, result *eval.Result) bool {
+	if result.ModelSHA256 == "" || result.ModelPath == "" {
+		return false
+	}
+	tuned := filepath.Join(ws, "finetune", "model")
+	scored, err1 := os.Stat(result.ModelPath)
+	current, err2 := os.Stat(tuned)
+	if err1 != nil || err2 != nil || !os.SameFile(scored, current) {
+		return false
+	}
+	sum, err := safetensors.HashFolder(tuned)
+	return err == nil && sum != result.ModelSHA256
 }
 
 // setEffective records config as stage's effective settings in

@@ -68,9 +68,13 @@ type Run struct {
 	// Gates are the results of the regression gates checked on this run,
 	// in the order they were given. Empty when none were checked.
 	Gates []GateResult `json:"gates,omitempty"`
+	// Stale lists the "<model>/<task_set>" eval results that were scored on
+	// other weights than the workspace's current fine-tuned model (their
+	// model_sha256 differs), so their metrics describe an older model.
+	Stale []string `json:"stale,omitempty"`
 }
 
-// GatesPassed reports whether every gate checked on the run passed. A run
+// GatesPassed reports whether no gate checked on the run failed. A run
 // without gates counts as passed.
 func (r *Run) GatesPassed() bool {
 	for _, g := range r.Gates {
@@ -128,6 +132,10 @@ type RecordInput struct {
 	Now time.Time
 	// Logger receives warnings about skipped values. Nil discards them.
 	Logger *slog.Logger
+	// Check, when set, runs on the gathered run after its id is assigned
+	// and before anything is written. It may fill in fields such as Gates.
+	// An error from it is returned and no record is written.
+	Check func(run *Run) error
 }
 
 // Record reads the stage outputs in workspace ws (manifests, model files,
@@ -187,6 +195,11 @@ func Record(ws string, in RecordInput) (*Run, error) {
 		return nil, err
 	}
 	run.ID = id
+	if in.Check != nil {
+		if err := in.Check(run); err != nil {
+			return nil, err
+		}
+	}
 	if err := write(ws, run); err != nil {
 		return nil, err
 	}
@@ -305,26 +318,11 @@ func write(ws string, run *Run) error {
 	return writeFileAtomic(filepath.Join(dir, RecordFile), data)
 }
 
-// SaveGates stores gates as run's gate results and rewrites its record
-// <ws>/runs/<id>/run.json, which must exist.
-func SaveGates(ws string, run *Run, gates []GateResult) error {
-	run.Gates = gates
-	data, err := json.MarshalIndent(run, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding run %s: %w", run.ID, err)
-	}
-	data = append(data, '\n')
-	path := filepath.Join(ws, RunsDir, run.ID, RecordFile)
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("%w: %s", ErrRunNotFound, path)
-	}
-	return writeFileAtomic(path, data)
-}
-
 // PassingAncestor returns the newest ancestor of run (its parent, the
-// parent's parent, and so on) whose gates all passed, or nil when there is
-// none. Gates compare against it by default, so that a run that failed
-// its gates does not become the new reference for the next one.
+// parent's parent, and so on) that had gates checked and passed them all,
+// or nil when there is none. Gates compare against it by default, so that
+// neither a run that failed its gates nor one recorded without gates
+// becomes the reference for the next one.
 func PassingAncestor(ws string, run *Run) (*Run, error) {
 	seen := map[string]bool{run.ID: true}
 	for id := run.Parent; id != ""; {
@@ -336,7 +334,7 @@ func PassingAncestor(ws string, run *Run) (*Run, error) {
 		if err != nil {
 			return nil, fmt.Errorf("loading ancestor %s of run %s: %w", id, run.ID, err)
 		}
-		if r.GatesPassed() {
+		if len(r.Gates) > 0 && r.GatesPassed() {
 			return r, nil
 		}
 		id = r.Parent

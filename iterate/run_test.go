@@ -16,6 +16,7 @@ import (
 	"github.com/adapt-llm/adapt/corpus"
 	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/finetune"
+	"github.com/adapt-llm/adapt/model/safetensors"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -585,5 +586,77 @@ func TestCompareFirstRunWithConfig(t *testing.T) {
 	}
 	if n := strings.Count(got, "(absent)"); n != 0 {
 		t.Errorf("output has %d (absent) lines, want 0:\n%s", n, got)
+	}
+}
+
+func TestRecordCheckErrorWritesNothing(t *testing.T) {
+	ws := t.TempDir()
+	fillWorkspace(t, ws)
+	stop := errors.New("gate cannot be checked")
+	var seen *Run
+	_, err := Record(ws, RecordInput{ToolVersion: "dev", Check: func(run *Run) error { seen = run; return stop }})
+	if !errors.Is(err, stop) {
+		t.Fatalf("Record error = %v, want the Check error", err)
+	}
+	if seen == nil || seen.ID == "" {
+		t.Errorf("Check saw run %+v, want one with its id assigned", seen)
+	}
+	if runs, err := List(ws); err != nil || len(runs) != 0 {
+		t.Errorf("List after a failed Check = %d runs (error %v), want none", len(runs), err)
+	}
+}
+
+func TestRecordMarksStaleEvalResults(t *testing.T) {
+	ws := t.TempDir()
+	fillWorkspace(t, ws)
+	current, err := safetensors.HashFolder(filepath.Join(ws, "finetune", "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := evalResult("tuned", "legal-heldout", 12)
+	old.ModelPath, old.ModelSHA256 = filepath.Join(ws, "finetune", "model"), "0123abcd"
+	fresh := evalResult("tuned", "general-heldout", 30)
+	fresh.ModelPath, fresh.ModelSHA256 = filepath.Join(ws, "finetune", "model"), current
+	other := evalResult("base", "legal-heldout", 20)
+	other.ModelPath, other.ModelSHA256 = t.TempDir(), "0123abcd"
+	writeJSON(t, ws, "eval/tuned__legal-heldout.json", old)
+	writeJSON(t, ws, "eval/tuned__general-heldout.json", fresh)
+	writeJSON(t, ws, "eval/base__legal-heldout.json", other)
+
+	run, err := Record(ws, RecordInput{ToolVersion: "dev"})
+	if err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+	if len(run.Stale) != 1 || run.Stale[0] != "tuned/legal-heldout" {
+		t.Errorf("Stale = %q, want [tuned/legal-heldout]", run.Stale)
+	}
+}
+
+func TestPassingAncestorSkipsUngatedAndFailed(t *testing.T) {
+	ws := t.TempDir()
+	passed := []GateResult{{Passed: true}}
+	failed := []GateResult{{Passed: false}}
+	chain := []struct {
+		id    string
+		gates []GateResult
+	}{
+		{"20261204T000001.000Z-aaaaaa", passed},
+		{"20261204T000002.000Z-bbbbbb", nil},
+		{"20261204T000003.000Z-cccccc", failed},
+	}
+	parent := ""
+	for _, r := range chain {
+		writeJSON(t, ws, filepath.Join(RunsDir, r.id, RecordFile), Run{ID: r.id, Parent: parent, Gates: r.gates})
+		parent = r.id
+	}
+	got, err := PassingAncestor(ws, &Run{ID: "20261204T000004.000Z-dddddd", Parent: parent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got == nil || got.ID != chain[0].id {
+		t.Errorf("PassingAncestor = %v, want run %s (the newest with gates, all passed)", got, chain[0].id)
+	}
+	if got, err := PassingAncestor(ws, &Run{ID: "x"}); got != nil || err != nil {
+		t.Errorf("PassingAncestor of a first run = %v, %v; want nil, nil", got, err)
 	}
 }

@@ -148,6 +148,7 @@ var badInputSentinels = []error{
 	iterate.ErrRunNotFound,
 	iterate.ErrInvalidRunID,
 	iterate.ErrMetricNotFound,
+	iterate.ErrStaleMetric,
 	// An unknown backend from the config file is bad input; selectDevice
 	// wraps one from --device in a usageError instead.
 	tensor.ErrUnknownBackend,

@@ -102,3 +102,33 @@ func TestIterateGatesFromConfigWithBaseline(t *testing.T) {
 		t.Errorf("gate with two run ids: exit status %d, stderr %q; want %d and a usage message", code, stderr, exitUsage)
 	}
 }
+
+func TestIterateGateErrorsRecordNoRun(t *testing.T) {
+	ws := t.TempDir()
+	writeEvalResult(t, ws, "tuned", "legal", "40")
+	if code, _, stderr := runAdapt(t, "iterate", "-w", ws, "--gate", "tuned/legal/perplexity<=50"); code != exitOK {
+		t.Fatalf("first run: exit status %d; stderr: %s", code, stderr)
+	}
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStderr string
+	}{
+		{"mistyped metric", []string{"--gate", "tuned/legal/perplexty<=50"}, exitBadInput, "has no such metric"},
+		{"unknown baseline", []string{"--gate", "tuned/legal/perplexity<=+5%", "--baseline", "nosuch"}, exitUsage, `invalid --baseline: run "nosuch" not found`},
+		{"baseline without gate", []string{"--baseline", "nosuch"}, exitUsage, "no gate is set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runAdapt(t, append([]string{"iterate", "-w", ws}, tt.args...)...)
+			if code != tt.wantCode || !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("exit status %d, stderr %q; want %d and %q", code, stderr, tt.wantCode, tt.wantStderr)
+			}
+			entries, err := os.ReadDir(filepath.Join(ws, "runs"))
+			if err != nil || len(entries) != 1 {
+				t.Errorf("runs after the failed command: %d (error %v), want only the first", len(entries), err)
+			}
+		})
+	}
+}

@@ -30,7 +30,7 @@ func (a *adapt) iterateCommand() *cli.Command {
 			"metrics, keyed <model>/<task_set>/<metric> as in run.json, and any failure exits with status 4:\n" +
 			"  METRIC<=NUMBER, METRIC>=NUMBER     absolute bounds\n" +
 			"  METRIC<=+P%, METRIC>=-P%           change against the baseline run: --baseline, or else the\n" +
-			"                                     newest earlier run whose gates passed\n" +
+			"                                     newest earlier run that had gates checked and passed them\n" +
 			"  METRIC<=OTHER+P%, METRIC>=OTHER-P% change against metric OTHER of the same run\n" +
 			"For example: --gate 'tuned/legal-heldout/perplexity<=+5%'\n" +
 			"             --gate 'tuned/general-heldout/perplexity<=base/general-heldout/perplexity+10%'\n\n" +
@@ -47,7 +47,7 @@ func (a *adapt) iterateCommand() *cli.Command {
 			},
 			&cli.StringFlag{
 				Name:  "baseline",
-				Usage: "run id that percentage gates compare against (default: iterate.baseline, or the newest earlier run whose gates passed)",
+				Usage: "run id that percentage gates compare against (default: iterate.baseline, or the newest earlier run that passed its gates)",
 			},
 		},
 		OnUsageError: a.onUsageError,
@@ -85,6 +85,12 @@ func (a *adapt) iterateAction(c *cli.Context) error {
 	}
 	if c.IsSet("baseline") {
 		cfg.Iterate.Baseline = c.String("baseline")
+		if len(cfg.Iterate.Gates) == 0 {
+			return usageErrorf("--baseline sets what gates compare against, but no gate is set; add --gate or iterate.gates")
+		}
+		if _, err := loadRun(ws, cfg.Iterate.Baseline); err != nil {
+			return usageErrorf("invalid --baseline: %v", err)
+		}
 	}
 
 	// Without --config, the stage outputs were most likely made with the
@@ -119,12 +125,16 @@ func (a *adapt) runIterate(ctx context.Context, ws workspace, runConfig any, set
 	}
 	defer release()
 
+	// The gates are checked before the run is written, so that a gate that
+	// cannot be checked (a mistyped metric, an unknown baseline) leaves no
+	// record behind.
 	start := time.Now()
 	run, err := iterate.Record(string(ws), iterate.RecordInput{
 		ToolVersion: version,
 		Config:      runConfig,
 		Seconds:     seconds,
 		Logger:      a.log,
+		Check:       func(run *iterate.Run) error { return checkGates(ws, run, settings) },
 	})
 	if err != nil {
 		return fmt.Errorf("recording the run: %w", err)
@@ -146,7 +156,7 @@ func (a *adapt) runIterate(ctx context.Context, ws workspace, runConfig any, set
 			return err
 		}
 	}
-	return a.checkGates(ws, run, settings)
+	return a.printGates(run)
 }
 
 // gateFailure is a regression gate that failed. It maps to exit status 4.
@@ -158,11 +168,10 @@ func (e *gateFailure) Error() string {
 	return fmt.Sprintf("%d of %d regression gates failed", e.failed, e.total)
 }
 
-// checkGates applies settings.Gates to run, stores the results in its
-// record and prints one line per gate. The baseline is settings.Baseline
-// when set, else the newest ancestor of run whose gates passed (nil for
-// the first run).
-func (a *adapt) checkGates(ws workspace, run *iterate.Run, settings config.Iterate) error {
+// checkGates applies settings.Gates to run and stores the results in
+// run.Gates. The baseline is settings.Baseline when set, else the newest
+// ancestor of run whose gates were checked and passed (nil when none).
+func checkGates(ws workspace, run *iterate.Run, settings config.Iterate) error {
 	if len(settings.Gates) == 0 {
 		return nil
 	}
@@ -176,14 +185,14 @@ func (a *adapt) checkGates(ws workspace, run *iterate.Run, settings config.Itera
 	if err != nil {
 		return fmt.Errorf("loading the gates' baseline: %w", err)
 	}
-	results, err := iterate.CheckGates(run, baseline, settings.Gates)
-	if err != nil {
-		return err
-	}
-	if err := iterate.SaveGates(string(ws), run, results); err != nil {
-		return fmt.Errorf("recording the gate results: %w", err)
-	}
+	run.Gates, err = iterate.CheckGates(run, baseline, settings.Gates)
+	return err
+}
 
+// printGates prints one line per gate result of run, with its failures
+// and notes, and returns a *gateFailure when any gate failed.
+func (a *adapt) printGates(run *iterate.Run) error {
+	results := run.Gates
 	failed := 0
 	for _, res := range results {
 		status := "passed"
@@ -191,9 +200,12 @@ func (a *adapt) checkGates(ws workspace, run *iterate.Run, settings config.Itera
 			status = "FAILED"
 			failed++
 		}
-		line := fmt.Sprintf("gate %s: %s (value %s", res.Gate, status, strconv.FormatFloat(res.Value, 'g', 6, 64))
+		line := fmt.Sprintf("gate %s: %s (value %s", res.Gate, status, formatGateNumber(res.Value))
 		if res.Reference != nil {
-			line += fmt.Sprintf(", reference %s from %s", strconv.FormatFloat(*res.Reference, 'g', 6, 64), res.ReferenceFrom)
+			line += fmt.Sprintf(", reference %s from %s", formatGateNumber(*res.Reference), res.ReferenceFrom)
+		}
+		if limits := gateLimits(res); limits != "" {
+			line += ", " + limits
 		}
 		a.out.line("%s)", line)
 		for _, f := range res.Failures {
@@ -277,4 +289,38 @@ func writeDiff(a *adapt, old, new *iterate.Run) error {
 		return fmt.Errorf("writing the run diff: %w", err)
 	}
 	return nil
+}
+
+// gateLimits writes the bounds that res's value was held to, such as
+// "allowed <= 42 and >= 30".
+func gateLimits(res iterate.GateResult) string {
+	g := res.Gate
+	var upper, lower []string
+	if g.Max != nil {
+		upper = append(upper, formatGateNumber(*g.Max))
+	}
+	if g.Min != nil {
+		lower = append(lower, formatGateNumber(*g.Min))
+	}
+	if res.Reference != nil && g.MaxIncrease != nil {
+		upper = append(upper, formatGateNumber(*res.Reference*(1+*g.MaxIncrease)))
+	}
+	if res.Reference != nil && g.MaxDecrease != nil {
+		lower = append(lower, formatGateNumber(*res.Reference*(1-*g.MaxDecrease)))
+	}
+	var parts []string
+	if len(upper) > 0 {
+		parts = append(parts, "<= "+strings.Join(upper, " and <= "))
+	}
+	if len(lower) > 0 {
+		parts = append(parts, ">= "+strings.Join(lower, " and >= "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "allowed " + strings.Join(parts, ", ")
+}
+
+func formatGateNumber(v float64) string {
+	return strconv.FormatFloat(v, 'g', 6, 64)
 }
