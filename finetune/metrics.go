@@ -12,6 +12,8 @@ import (
 // Metrics is the content of <workspace>/finetune/metrics.json: the loss
 // curves and totals of one training run.
 type Metrics struct {
+	// BaseModel is the absolute path of the base model folder (as given,
+	// in files written before it was made absolute).
 	BaseModel string    `json:"base_model"`
 	OutputDir string    `json:"output_dir"`
 	StartedAt time.Time `json:"started_at"`

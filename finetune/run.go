@@ -162,7 +162,7 @@ func Run(ctx context.Context, opts Options) (*Metrics, error) {
 		return nil, err
 	}
 	metrics := &Metrics{
-		BaseModel:        opts.BaseModel,
+		BaseModel:        absPath(opts.BaseModel),
 		OutputDir:        modelDir,
 		StartedAt:        started,
 		ElapsedSeconds:   res.Elapsed.Seconds(),
@@ -392,4 +392,15 @@ func clearCompletedCheckpoints(outDir, fingerprint string, logger *slog.Logger) 
 		return fmt.Errorf("removing checkpoints of a completed run: %w", err)
 	}
 	return nil
+}
+
+// absPath returns path made absolute, so that metrics.json names the base
+// model folder however the reader's working folder differs. It returns
+// path unchanged when the current folder cannot be read.
+func absPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	return abs
 }

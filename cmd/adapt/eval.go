@@ -122,7 +122,7 @@ func splitNameValue(flag, form, spec string) (string, string, error) {
 }
 
 // evalPlan fills the default models and task sets of cfg.Eval.
-func evalPlan(ws workspace, cfg *config.Config) ([]config.Model, []config.TaskSet) {
+func (a *adapt) evalPlan(ws workspace, cfg *config.Config) ([]config.Model, []config.TaskSet) {
 	models := append([]config.Model(nil), cfg.Eval.Models...)
 	for i := range models {
 		models[i].Dir = config.ExpandWorkspace(models[i].Dir, string(ws))
@@ -130,7 +130,7 @@ func evalPlan(ws workspace, cfg *config.Config) ([]config.Model, []config.TaskSe
 	if len(models) == 0 {
 		base := cfg.Finetune.BaseModel
 		if base == "" {
-			base = recordedBaseModel(ws)
+			base = a.recordedBaseModel(ws)
 		}
 		if base != "" {
 			models = append(models, config.Model{Name: "base", Dir: base})
@@ -170,14 +170,17 @@ func defaultTaskSet(ws workspace, cfg *config.Config) config.TaskSet {
 
 // recordedBaseModel returns the base model that the workspace's last
 // finetune started from, as WORKSPACE/finetune/metrics.json records it, or
-// "" when there is no such record or the folder no longer exists.
-func recordedBaseModel(ws workspace) string {
+// "" when there is no such record. A recorded folder that no longer exists
+// is logged and gives "".
+func (a *adapt) recordedBaseModel(ws workspace) string {
 	var m finetune.Metrics
 	data, err := os.ReadFile(ws.path("finetune", finetune.MetricsFileName))
 	if err != nil || json.Unmarshal(data, &m) != nil || m.BaseModel == "" {
 		return ""
 	}
 	if info, err := os.Stat(m.BaseModel); err != nil || !info.IsDir() {
+		a.log.Warn("not scoring the base model: the folder that finetune recorded is missing; set finetune.base_model or pass --model base=DIR",
+			"base_model", m.BaseModel, "metrics", ws.path("finetune", finetune.MetricsFileName))
 		return ""
 	}
 	return m.BaseModel
@@ -255,7 +258,7 @@ func fileSHA256(path string) (string, error) {
 // runEval checks the models and task sets, runs the eval stage and prints
 // its summary line.
 func (a *adapt) runEval(ctx context.Context, ws workspace, cfg *config.Config) ([]*eval.Result, error) {
-	models, taskSets := evalPlan(ws, cfg)
+	models, taskSets := a.evalPlan(ws, cfg)
 	if err := checkEvalWorkspace(ws, models, taskSets); err != nil {
 		return nil, err
 	}

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/adapt-llm/adapt/config"
@@ -13,7 +16,9 @@ func TestEvalPlanUsesWorkspaceRecords(t *testing.T) {
 	writeFile(t, ws.path("collect", "manifest.json"), `{"schema_version":1,"stage":"collect","config":{"domain":"legal"}}`)
 	writeFile(t, ws.path("finetune", "metrics.json"), `{"base_model":"`+base+`"}`)
 
-	models, taskSets := evalPlan(ws, config.Default())
+	var logs bytes.Buffer
+	a := &adapt{log: slog.New(slog.NewTextHandler(&logs, nil))}
+	models, taskSets := a.evalPlan(ws, config.Default())
 	if len(models) != 2 || models[0].Name != "base" || models[0].Dir != base || models[1].Name != "tuned" {
 		t.Errorf("models = %+v, want base at %s (from metrics.json) and tuned", models, base)
 	}
@@ -23,8 +28,11 @@ func TestEvalPlanUsesWorkspaceRecords(t *testing.T) {
 
 	// A recorded base model folder that no longer exists is left out.
 	writeFile(t, ws.path("finetune", "metrics.json"), `{"base_model":"`+filepath.Join(base, "gone")+`"}`)
-	if models, _ := evalPlan(ws, config.Default()); len(models) != 1 || models[0].Name != "tuned" {
+	if models, _ := a.evalPlan(ws, config.Default()); len(models) != 1 || models[0].Name != "tuned" {
 		t.Errorf("models with a missing base folder = %+v, want tuned only", models)
+	}
+	if !strings.Contains(logs.String(), "not scoring the base model") {
+		t.Errorf("log %q lacks a warning about the missing base model", logs.String())
 	}
 }
 

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/adapt-llm/adapt/config"
+	"github.com/adapt-llm/adapt/iterate"
 )
 
 // writeEvalResult writes a minimal perplexity result for model on task.
@@ -128,6 +131,35 @@ func TestIterateGateErrorsRecordNoRun(t *testing.T) {
 			entries, err := os.ReadDir(filepath.Join(ws, "runs"))
 			if err != nil || len(entries) != 1 {
 				t.Errorf("runs after the failed command: %d (error %v), want only the first", len(entries), err)
+			}
+		})
+	}
+}
+
+func TestCheckGateKeys(t *testing.T) {
+	models := []config.Model{{Name: "base"}, {Name: "tuned"}}
+	taskSets := []config.TaskSet{{Name: "legal-heldout"}, {Name: "general-heldout"}}
+	limit := 50.0
+	cases := []struct {
+		name    string
+		gate    iterate.Gate
+		wantErr string
+	}{
+		{"eval metric", iterate.Gate{Metric: "tuned/legal-heldout/perplexity", Max: &limit}, ""},
+		{"finetune metric", iterate.Gate{Metric: "finetune/val_loss", Max: &limit}, ""},
+		{"relative to base", iterate.Gate{Metric: "tuned/general-heldout/perplexity", MaxIncrease: &limit, RelativeTo: "base/general-heldout/perplexity"}, ""},
+		{"unknown task set", iterate.Gate{Metric: "tuned/legal/perplexity", Max: &limit}, `metric "tuned/legal/perplexity" is not one this run produces`},
+		{"unknown metric", iterate.Gate{Metric: "tuned/legal-heldout/perplexty", Max: &limit}, "metric perplexity or nll_per_token or tokens"},
+		{"unknown relative", iterate.Gate{Metric: "tuned/legal-heldout/perplexity", MaxIncrease: &limit, RelativeTo: "bse/legal-heldout/perplexity"}, `"bse/legal-heldout/perplexity"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			errs := checkGateKeys([]iterate.Gate{c.gate}, models, taskSets)
+			switch {
+			case c.wantErr == "" && len(errs) != 0:
+				t.Errorf("errors %v, want none", errs)
+			case c.wantErr != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), c.wantErr)):
+				t.Errorf("errors %v, want one containing %q", errs, c.wantErr)
 			}
 		})
 	}

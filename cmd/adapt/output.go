@@ -60,10 +60,15 @@ func (a *adapt) setupLogging(c *cli.Context) error {
 // logMatrixBackend logs which matrix-product backend this process uses,
 // and warns when ADAPT_BLAS holds a value that tensor ignores.
 func (a *adapt) logMatrixBackend() {
-	if v, ok := os.LookupEnv("ADAPT_BLAS"); ok && v != "go" && v != "openblas" {
-		a.log.Warn("ignoring invalid ADAPT_BLAS; use go or openblas", "ADAPT_BLAS", v, "backend", tensor.BLAS())
+	switch v := strings.ToLower(strings.TrimSpace(os.Getenv("ADAPT_BLAS"))); v {
+	case "", "go", "openblas":
+	default:
+		a.log.Warn("ignoring invalid ADAPT_BLAS; use go or openblas", "ADAPT_BLAS", os.Getenv("ADAPT_BLAS"), "backend", tensor.BLAS())
 	}
-	attrs := []any{"backend", tensor.BLAS(), "kernel", tensor.GemmKernel()}
+	attrs := []any{"backend", tensor.BLAS()}
+	if tensor.BLAS() == "go" {
+		attrs = append(attrs, "kernel", tensor.GemmKernel())
+	}
 	if err := tensor.BLASError(); err != nil {
 		attrs = append(attrs, "reason", err.Error())
 	}

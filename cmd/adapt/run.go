@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/adapt-llm/adapt/config"
+	"github.com/adapt-llm/adapt/iterate"
 )
 
 func (a *adapt) runCommand() *cli.Command {
@@ -55,7 +57,7 @@ func (a *adapt) runAction(c *cli.Context) error {
 // preflight checks every input the chain needs before the first stage, so
 // a typo in the config fails in a second rather than after training. It
 // returns every problem it finds in one error.
-func preflight(ws workspace, cfg *config.Config) error {
+func (a *adapt) preflight(ws workspace, cfg *config.Config) error {
 	var errs problems
 	check := func(err error) {
 		if err != nil {
@@ -78,7 +80,7 @@ func preflight(ws workspace, cfg *config.Config) error {
 	}
 	check(checkReplay(cfg.Finetune))
 
-	models, taskSets := evalPlan(ws, cfg)
+	models, taskSets := a.evalPlan(ws, cfg)
 	for _, m := range models {
 		// finetune writes the tuned model, and the base model is checked above.
 		if m.Dir == ws.tunedModelDir() || m.Dir == cfg.Finetune.BaseModel {
@@ -93,6 +95,14 @@ func preflight(ws workspace, cfg *config.Config) error {
 	}
 
 	check(checkOutFile(cfg.Report.Out, "report.out", "report.html"))
+	for _, err := range checkGateKeys(cfg.Iterate.Gates, models, taskSets) {
+		check(err)
+	}
+	if cfg.Iterate.Baseline != "" {
+		if _, err := loadRun(ws, cfg.Iterate.Baseline); err != nil {
+			check(inputErrorf("iterate.baseline: %v", err))
+		}
+	}
 
 	switch len(errs) {
 	case 0:
@@ -121,7 +131,7 @@ func (p problems) Unwrap() []error { return p }
 
 // runChain runs every stage in order and returns the report's path.
 func (a *adapt) runChain(ctx context.Context, ws workspace, cfg *config.Config) (string, error) {
-	if err := preflight(ws, cfg); err != nil {
+	if err := a.preflight(ws, cfg); err != nil {
 		return "", err
 	}
 	// Hold the workspace lock for the whole chain; the stages take it
@@ -171,4 +181,47 @@ func (a *adapt) runChain(ctx context.Context, ws workspace, cfg *config.Config) 
 	}
 	a.out.line("report: %s", path)
 	return path, gateErr
+}
+
+// gateMetricNames are the metrics that an eval result and finetune put in a
+// run record, for checking gate keys before the chain runs.
+var (
+	evalMetricNames     = []string{"perplexity", "nll_per_token", "tokens"}
+	finetuneMetricNames = []string{"train_loss", "val_loss"}
+)
+
+// checkGateKeys returns an error for each gate metric (or relative_to
+// metric) that the planned models and task sets will not produce, so that
+// a typo fails before training rather than after it.
+func checkGateKeys(gates []iterate.Gate, models []config.Model, taskSets []config.TaskSet) []error {
+	var modelNames, taskNames []string
+	for _, m := range models {
+		modelNames = append(modelNames, m.Name)
+	}
+	for _, ts := range taskSets {
+		taskNames = append(taskNames, ts.Name)
+	}
+	known := func(key string) bool {
+		parts := strings.Split(key, "/")
+		switch {
+		case len(parts) == 2 && parts[0] == "finetune":
+			return slices.Contains(finetuneMetricNames, parts[1])
+		case len(parts) == 3:
+			return slices.Contains(modelNames, parts[0]) && slices.Contains(taskNames, parts[1]) &&
+				slices.Contains(evalMetricNames, parts[2])
+		}
+		return false
+	}
+	var errs []error
+	for i, g := range gates {
+		for _, key := range []string{g.Metric, g.RelativeTo} {
+			if key == "" || known(key) {
+				continue
+			}
+			errs = append(errs, inputErrorf("iterate.gates[%d]: metric %q is not one this run produces; use <model>/<task_set>/<metric> with model %s, task set %s and metric %s, or finetune/%s",
+				i, key, strings.Join(modelNames, " or "), strings.Join(taskNames, " or "),
+				strings.Join(evalMetricNames, " or "), strings.Join(finetuneMetricNames, " or ")))
+		}
+	}
+	return errs
 }
