@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/adapt-llm/adapt/tensor/internal/openblas"
 )
@@ -13,8 +14,8 @@ import (
 //	            init when the library is installed and the build has cgo
 //	"go"        the packed Go kernel in gemm.go (AVX2 assembly on amd64)
 //
-// The environment variable ADAPT_BLAS ("go" or "openblas") forces one. When
-// it is unset, the Go kernel is used on CPUs with AVX-512, where its 12x32
+// The environment variable ADAPT_BLAS ("go" or "openblas", in any case)
+// forces one. When it is unset or empty, the Go kernel is used on CPUs with AVX-512, where its 12x32
 // micro-kernel trained faster than OpenBLAS 0.3.21 in benchmarks/RESULTS.md,
 // and OpenBLAS is used elsewhere if it loads. Both backends compute the same
 // products; they differ only in float32 rounding, because they sum in
@@ -39,7 +40,7 @@ var (
 )
 
 func init() {
-	switch mode := os.Getenv(blasEnv); mode {
+	switch mode := strings.ToLower(strings.TrimSpace(os.Getenv(blasEnv))); mode {
 	case blasGo:
 		blasLoadErr = fmt.Errorf("%s=%s selects the Go kernel", blasEnv, mode)
 	case "":
