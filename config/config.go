@@ -173,6 +173,11 @@ type TaskSet struct {
 	// MaxDocs caps how many documents are scored, at least 0. Zero means no
 	// cap.
 	MaxDocs int `yaml:"max_docs" json:"max_docs"`
+
+	// Optional is set by adapt for a task set it adds by default, which eval
+	// skips with a warning when it has no documents. It is not read from
+	// the file.
+	Optional bool `yaml:"-" json:"-"`
 }
 
 // Report configures the report stage.

@@ -65,20 +65,32 @@ func Run(ctx context.Context, opts Options) ([]*Result, error) {
 		return nil, err
 	}
 
-	// Load every task set once.
-	docs := make([][]document, len(opts.TaskSets))
+	// Load every task set once. An optional set without documents is
+	// dropped.
+	var docs [][]document
+	var taskSets []TaskSet
 	total := 0
-	for i, ts := range opts.TaskSets {
-		var err error
-		if docs[i], err = loadTaskSet(ts); err != nil {
+	for _, ts := range opts.TaskSets {
+		d, err := loadTaskSet(ts)
+		if err != nil {
 			return nil, err
 		}
-		if len(docs[i]) == 0 {
+		if len(d) == 0 && ts.Optional {
+			logger.Warn("skipping a default task set that has no documents", "task_set", ts.Name, "kind", ts.Kind, "path", ts.Path)
+			continue
+		}
+		if len(d) == 0 {
 			return nil, fmt.Errorf("%w: %s (%s %s)", ErrNoDocuments, ts.Name, ts.Kind, ts.Path)
 		}
-		logger.Info("loaded task set", "task_set", ts.Name, "documents", len(docs[i]))
-		total += len(docs[i]) * len(opts.Models)
+		logger.Info("loaded task set", "task_set", ts.Name, "documents", len(d))
+		docs = append(docs, d)
+		taskSets = append(taskSets, ts)
+		total += len(d) * len(opts.Models)
 	}
+	if len(taskSets) == 0 && len(opts.TaskSets) > 0 {
+		return nil, fmt.Errorf("%w: every task set is empty", ErrNoDocuments)
+	}
+	opts.TaskSets = taskSets
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating output folder: %w", err)
 	}

@@ -194,6 +194,7 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		{"name with separator", good, []TaskSet{{Name: "a__b", Kind: KindJSONL, Path: jsonl}}, Config{}, ErrInvalidConfig},
 		{"context beyond model", good, []TaskSet{{Name: "t", Kind: KindJSONL, Path: jsonl}}, Config{ContextLength: 64}, ErrInvalidConfig},
 		{"empty task set", good, []TaskSet{{Name: "t", Kind: KindJSONL, Path: empty}}, Config{}, ErrNoDocuments},
+		{"only an optional empty task set", good, []TaskSet{{Name: "t", Kind: KindJSONL, Path: empty, Optional: true}}, Config{}, ErrNoDocuments},
 		{"missing model", []ModelRef{{Name: "x", Dir: filepath.Join(root, "none")}}, []TaskSet{{Name: "t", Kind: KindJSONL, Path: jsonl}}, Config{}, ErrBadModel},
 	}
 	for _, tc := range cases {
@@ -206,5 +207,34 @@ func TestRunRejectsBadOptions(t *testing.T) {
 				t.Errorf("error %q uses \"failed to\"", err)
 			}
 		})
+	}
+}
+
+func TestRunSkipsOptionalEmptyTaskSet(t *testing.T) {
+	root := t.TempDir()
+	base := filepath.Join(root, "base")
+	writeTinyModel(t, base, 1)
+	jsonl := filepath.Join(root, "general.jsonl")
+	empty := filepath.Join(root, "empty.jsonl")
+	if err := os.WriteFile(jsonl, []byte(`{"text": "The license grants every recipient the same rights."}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	results, err := Run(context.Background(), Options{
+		Models: []ModelRef{{Name: "base", Dir: base}},
+		TaskSets: []TaskSet{
+			{Name: "heldout", Kind: KindJSONL, Path: empty, Optional: true},
+			{Name: "general", Kind: KindJSONL, Path: jsonl},
+		},
+		OutDir: filepath.Join(root, "out"),
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(results) != 1 || results[0].TaskSet != "general" {
+		t.Errorf("results = %d, want one for the general set", len(results))
 	}
 }

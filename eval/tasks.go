@@ -36,6 +36,10 @@ type TaskSet struct {
 	// MaxDocs caps the number of documents, taking them in file order.
 	// Zero means all.
 	MaxDocs int `yaml:"max_docs" json:"max_docs"`
+	// Optional makes Run skip the set, with a warning, when it has no
+	// documents, instead of failing. Callers set it for a set they added
+	// by default rather than one the user asked for.
+	Optional bool `yaml:"-" json:"-"`
 }
 
 // document is one text to score.

@@ -29,9 +29,10 @@ func (a *adapt) evalCommand() *cli.Command {
 			"or else the base model that WORKSPACE/finetune/metrics.json records) and \"tuned\"\n" +
 			"(WORKSPACE/finetune/model). Without eval.task_sets it scores the held-out split of\n" +
 			"WORKSPACE/clean as <domain>-heldout, with the domain that collect recorded; --jsonl sets\n" +
-			"are scored in addition to it. A model DIR or task set path that starts with\n" +
-			"${workspace} is inside WORKSPACE. A model folder inside another workspace's finetune/\n" +
-			"folder logs a warning, because its results would land in this workspace.\n\n" +
+			"are scored in addition to it (skipped with a warning when the split is empty).\n" +
+			"A model DIR or task set path that starts with ${workspace} is inside WORKSPACE.\n" +
+			"A model folder inside another workspace's finetune/ folder logs a warning, because\n" +
+			"its results would land in this workspace.\n\n" +
 			"Reads:  the model folders, WORKSPACE/clean/ or the task set files, --config\n" +
 			"Writes: WORKSPACE/eval/<model>__<task_set>.json\n\n" +
 			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitBusy, exitInterrupted),
@@ -70,7 +71,9 @@ func (a *adapt) evalAction(c *cli.Context) error {
 	// the default held-out split, when the workspace has a clean corpus.
 	if c.IsSet("jsonl") && len(cfg.Eval.TaskSets) == 0 {
 		if _, err := os.Stat(ws.path("clean", corpus.ManifestName)); err == nil {
-			cfg.Eval.TaskSets = append(cfg.Eval.TaskSets, defaultTaskSet(ws, cfg))
+			ts := defaultTaskSet(ws, cfg)
+			ts.Optional = true
+			cfg.Eval.TaskSets = append(cfg.Eval.TaskSets, ts)
 		}
 	}
 	firstFlagTaskSet := len(cfg.Eval.TaskSets)
@@ -343,7 +346,7 @@ var evalStage = func(ctx context.Context, a *adapt, ws workspace, models []confi
 		opts.Models = append(opts.Models, eval.ModelRef{Name: m.Name, Dir: m.Dir})
 	}
 	for _, ts := range taskSets {
-		opts.TaskSets = append(opts.TaskSets, eval.TaskSet{Name: ts.Name, Kind: ts.Kind, Path: ts.Path, ValFraction: ts.ValFraction, MaxDocs: ts.MaxDocs})
+		opts.TaskSets = append(opts.TaskSets, eval.TaskSet{Name: ts.Name, Kind: ts.Kind, Path: ts.Path, ValFraction: ts.ValFraction, MaxDocs: ts.MaxDocs, Optional: ts.Optional})
 	}
 
 	update, finish := a.progress("eval")
