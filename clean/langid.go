@@ -1,6 +1,7 @@
 package clean
 
 import (
+	"math"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -127,13 +128,22 @@ func (d *languageDetector) detectByModel(sample string) (string, float64) {
 		return Undetermined, 0
 	}
 	best := values[0]
-	if len(values) > 1 && values[1].Value() == best.Value() {
+	confidence := roundConfidence(best.Value())
+	if len(values) > 1 && roundConfidence(values[1].Value()) == confidence {
 		return Undetermined, 0
 	}
-	if best.Value() < minLangConfidence {
-		return Undetermined, best.Value()
+	if confidence < minLangConfidence {
+		return Undetermined, confidence
 	}
-	return strings.ToLower(best.Language().IsoCode639_1().String()), best.Value()
+	return strings.ToLower(best.Language().IsoCode639_1().String()), confidence
+}
+
+// roundConfidence rounds a lingua-go confidence to 9 decimal places. With
+// lingua-go v1.4.0 the same text's confidence differs between runs in its
+// last digits (about 1e-14), which made the clean output differ; rounded,
+// it is the same bytes every run.
+func roundConfidence(v float64) float64 {
+	return math.Round(v*1e9) / 1e9
 }
 
 // languageSample returns at most langSampleBytes of text, cut at a space
