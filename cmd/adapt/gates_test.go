@@ -164,3 +164,19 @@ func TestCheckGateKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestIterateWithoutConfigKeepsRecordedGates(t *testing.T) {
+	ws := t.TempDir()
+	writeEvalResult(t, ws, "tuned", "legal", "40")
+	cfg := filepath.Join(t.TempDir(), "adapt.yaml")
+	writeFile(t, cfg, "iterate:\n  gates:\n    - metric: tuned/legal/perplexity\n      max: 41\n")
+	if code, _, stderr := runAdapt(t, "iterate", "-w", ws, "--config", cfg); code != exitOK {
+		t.Fatalf("first run: exit status %d; stderr: %s", code, stderr)
+	}
+	writeEvalResult(t, ws, "tuned", "legal", "45")
+	code, stdout, stderr := runAdapt(t, "iterate", "-w", ws)
+	if code != exitRegression || !strings.Contains(stdout, "above the maximum 41") {
+		t.Errorf("second run without --config: exit status %d, stdout %q, stderr %q; want %d and the recorded gate's failure",
+			code, stdout, stderr, exitRegression)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -35,7 +36,7 @@ func (a *adapt) iterateCommand() *cli.Command {
 			"For example: --gate 'tuned/legal-heldout/perplexity<=+5%'\n" +
 			"             --gate 'tuned/general-heldout/perplexity<=base/general-heldout/perplexity+10%'\n\n" +
 			"Reads:  WORKSPACE/*/manifest.json, WORKSPACE/finetune/, WORKSPACE/eval/, WORKSPACE/runs/, --config\n" +
-			"        (without --config the new run keeps the config of the newest run)\n" +
+			"        (without --config the new run keeps the config of the newest run, gates included)\n" +
 			"Writes: WORKSPACE/runs/<id>/run.json (only without arguments)\n\n" +
 			exitStatusHelp(exitOK, exitFailure, exitUsage, exitBadInput, exitRegression, exitBusy, exitInterrupted),
 		Flags: []cli.Flag{
@@ -76,6 +77,24 @@ func (a *adapt) iterateAction(c *cli.Context) error {
 		}
 		return compareRuns(a, ws, args[0], args[1])
 	}
+
+	// Without --config, the stage outputs were most likely made with the
+	// config of the newest run, so record that one rather than the defaults,
+	// which would show up as a spurious config change, and keep its gates.
+	var runConfig any = cfg
+	if c.Path("config") == "" {
+		runConfig = nil
+		latest, err := iterate.Latest(string(ws))
+		switch {
+		case err == nil:
+			runConfig = latest.Config
+			if cfg.Iterate, err = inheritedIterate(latest.Config); err != nil {
+				return err
+			}
+		case !errors.Is(err, iterate.ErrNoRuns):
+			return err
+		}
+	}
 	for _, expr := range c.StringSlice("gate") {
 		g, err := iterate.ParseGate(expr)
 		if err != nil {
@@ -92,22 +111,26 @@ func (a *adapt) iterateAction(c *cli.Context) error {
 			return usageErrorf("invalid --baseline: %v", err)
 		}
 	}
-
-	// Without --config, the stage outputs were most likely made with the
-	// config of the newest run, so record that one rather than the defaults,
-	// which would show up as a spurious config change.
-	var runConfig any = cfg
-	if c.Path("config") == "" {
-		runConfig = nil
-		latest, err := iterate.Latest(string(ws))
-		switch {
-		case err == nil:
-			runConfig = latest.Config
-		case !errors.Is(err, iterate.ErrNoRuns):
-			return err
-		}
-	}
 	return a.runIterate(c.Context, ws, runConfig, cfg.Iterate, nil)
+}
+
+// inheritedIterate returns the iterate settings (gates and baseline) of a
+// run's recorded config, or none when it has no such section.
+func inheritedIterate(runConfig any) (config.Iterate, error) {
+	var recorded struct {
+		Iterate config.Iterate `json:"iterate"`
+	}
+	if runConfig == nil {
+		return recorded.Iterate, nil
+	}
+	data, err := json.Marshal(runConfig)
+	if err != nil {
+		return recorded.Iterate, err
+	}
+	if err := json.Unmarshal(data, &recorded); err != nil {
+		return recorded.Iterate, fmt.Errorf("reading the gates of the newest run's config: %w", err)
+	}
+	return recorded.Iterate, nil
 }
 
 // runIterate records a run with the config runConfig (nil for none) and
