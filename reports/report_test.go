@@ -503,3 +503,37 @@ func TestGateSummary(t *testing.T) {
 		})
 	}
 }
+
+func TestReportBannerForFailedGates(t *testing.T) {
+	ws := t.TempDir()
+	limit := 41.0
+	run := iterate.Run{ID: "20261204T000001.000Z-aaaaaa", Gates: []iterate.GateResult{{
+		Gate:     iterate.Gate{Metric: "tuned/legal/perplexity", Max: &limit},
+		Value:    45,
+		Failures: []string{"tuned/legal/perplexity is 45, above the maximum 41"},
+	}}}
+	data, err := json.Marshal(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(ws, iterate.RunsDir, run.ID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, iterate.RecordFile), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "report.html")
+	if err := Write(ws, out); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	html, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Regression gates failed in run <code>" + run.ID, "above the maximum 41"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

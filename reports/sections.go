@@ -483,6 +483,11 @@ type runsSection struct {
 	// Diff compares the newest run with its parent, as iterate prints it.
 	Diff     string
 	DiffFrom string
+	// FailedGates lists each failure of the newest run's regression gates,
+	// in words, for the banner at the top of the report.
+	FailedGates []string
+	// NewestID is the newest run's id.
+	NewestID string
 }
 
 type runRow struct {
@@ -524,6 +529,10 @@ func loadRuns(ws string) runsSection {
 	}
 
 	latest := runs[len(runs)-1]
+	s.NewestID = latest.ID
+	for _, g := range latest.Gates {
+		s.FailedGates = append(s.FailedGates, g.Failures...)
+	}
 	if latest.Parent == "" {
 		return s
 	}

@@ -46,6 +46,12 @@ ul.ids { columns: 2; font-family: ui-monospace, monospace; font-size: 12px; }
 <h1>adapt report</h1>
 <p class="meta">Workspace <code>{{.Workspace}}</code> · generated {{.GeneratedAt}}</p>
 </header>
+{{- with .Runs.FailedGates}}
+<div class="error" id="gates"><strong>Regression gates failed in run <code>{{$.Runs.NewestID}}</code>:</strong>
+{{- range .}}
+{{.}}
+{{- end}}</div>
+{{- end}}
 
 <section id="stages">
 <h2>Stage counts</h2>
