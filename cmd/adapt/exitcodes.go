@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -204,6 +205,15 @@ func exitCode(ctx context.Context, err error) int {
 // exit writes err to stderr and returns the exit status for it.
 func (a *adapt) exit(ctx context.Context, err error) int {
 	code := exitCode(ctx, err)
+	if code != exitOK && a.jsonErrors {
+		msg := "interrupted"
+		if code != exitInterrupted {
+			msg = err.Error()
+		}
+		line, _ := json.Marshal(map[string]any{"time": time.Now().Format(time.RFC3339Nano), "level": "ERROR", "msg": msg, "exit_status": code})
+		fmt.Fprintf(a.stderr, "%s\n", line)
+		return code
+	}
 	switch code {
 	case exitOK:
 	case exitInterrupted:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,5 +179,29 @@ func TestIterateWithoutConfigKeepsRecordedGates(t *testing.T) {
 	if code != exitRegression || !strings.Contains(stdout, "above the maximum 41") {
 		t.Errorf("second run without --config: exit status %d, stdout %q, stderr %q; want %d and the recorded gate's failure",
 			code, stdout, stderr, exitRegression)
+	}
+}
+
+func TestJSONLogFormatWritesFinalErrorAsJSON(t *testing.T) {
+	ws := t.TempDir()
+	writeEvalResult(t, ws, "tuned", "legal", "40")
+	code, _, stderr := runAdapt(t, "--log-format", "json", "iterate", "-w", ws, "--gate", "tuned/legal/perplexity<=39")
+	if code != exitRegression {
+		t.Fatalf("exit status %d, want %d; stderr: %s", code, exitRegression, stderr)
+	}
+	var line struct {
+		Level      string `json:"level"`
+		Msg        string `json:"msg"`
+		ExitStatus int    `json:"exit_status"`
+	}
+	last := strings.TrimSpace(stderr)
+	if i := strings.LastIndex(last, "\n"); i >= 0 {
+		last = last[i+1:]
+	}
+	if err := json.Unmarshal([]byte(last), &line); err != nil {
+		t.Fatalf("last stderr line %q is not JSON: %v", last, err)
+	}
+	if line.Level != "ERROR" || line.ExitStatus != exitRegression || !strings.Contains(line.Msg, "regression gates failed") {
+		t.Errorf("final error line = %+v, want level ERROR, exit_status %d and the gate message", line, exitRegression)
 	}
 }

@@ -44,6 +44,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // adapt is the state shared by the subcommands of one invocation.
 type adapt struct {
+	// jsonErrors makes exit write the final error as one JSON log line,
+	// set by --log-format json.
+	jsonErrors bool
 	// args is the command line, for error messages that quote it.
 	args           []string
 	stdout, stderr io.Writer

@@ -50,6 +50,7 @@ func (a *adapt) setupLogging(c *cli.Context) error {
 		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
 	case "json":
 		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+		a.jsonErrors = true
 	default:
 		return usageErrorf("invalid --log-format %q: use text or json", format)
 	}
