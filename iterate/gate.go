@@ -30,6 +30,13 @@ type Gate struct {
 	// RelativeTo is another key of the same run's metrics to use as the
 	// reference. Empty means the same metric in the baseline run.
 	RelativeTo string `yaml:"relative_to" json:"relative_to,omitempty"`
+	// Significant makes the gate fail only when the metric's whole 95%
+	// confidence interval (from eval's bootstrap) is past a bound: the
+	// interval's low end is checked against upper bounds (max,
+	// max_increase) and its high end against lower bounds (min,
+	// max_decrease). A metric without an interval is checked by its value,
+	// with a note. False checks the value.
+	Significant bool `yaml:"significant" json:"significant,omitempty"`
 }
 
 // Validate reports a gate that names no metric, checks nothing, or has a
@@ -77,7 +84,11 @@ func (g Gate) String() string {
 	if g.MaxDecrease != nil {
 		parts = append(parts, g.Metric+">="+g.RelativeTo+"-"+formatFloat(100**g.MaxDecrease)+"%")
 	}
-	return strings.Join(parts, " and ")
+	s := strings.Join(parts, " and ")
+	if g.Significant {
+		s += " (95% interval)"
+	}
+	return s
 }
 
 // ParseGate reads one gate from the command-line syntax:
@@ -161,6 +172,9 @@ type GateResult struct {
 	// run has the metric.
 	Reference     *float64 `json:"reference,omitempty"`
 	ReferenceFrom string   `json:"reference_from,omitempty"`
+	// Interval is the metric's 95% confidence interval that a significant
+	// gate checked, or nil.
+	Interval *[2]float64 `json:"interval,omitempty"`
 	// Passed is false when any check of the gate failed.
 	Passed bool `json:"passed"`
 	// Failures lists each failed check in words; Notes lists checks that
@@ -195,11 +209,25 @@ func CheckGates(run, baseline *Run, gates []Gate) ([]GateResult, error) {
 			res.Passed = false
 			res.Failures = append(res.Failures, fmt.Sprintf(format, args...))
 		}
-		if g.Max != nil && value > *g.Max {
-			fail("%s is %s, above the maximum %s", g.Metric, formatFloat(value), formatFloat(*g.Max))
+		// againstUpper is compared with upper bounds and againstLower with
+		// lower bounds: the value itself, or for a significant gate the end
+		// of its interval nearest the bound, so that only a change the
+		// interval cannot explain fails.
+		againstUpper, againstLower, what := value, value, "is "+formatFloat(value)
+		if g.Significant {
+			if iv, ok := run.Intervals[g.Metric]; ok {
+				res.Interval = &iv
+				againstUpper, againstLower = iv[0], iv[1]
+				what = fmt.Sprintf("is %s (95%% interval %s to %s)", formatFloat(value), formatFloat(iv[0]), formatFloat(iv[1]))
+			} else {
+				res.Notes = append(res.Notes, g.Metric+" has no confidence interval, so its value is checked")
+			}
 		}
-		if g.Min != nil && value < *g.Min {
-			fail("%s is %s, below the minimum %s", g.Metric, formatFloat(value), formatFloat(*g.Min))
+		if g.Max != nil && againstUpper > *g.Max {
+			fail("%s %s, above the maximum %s", g.Metric, what, formatFloat(*g.Max))
+		}
+		if g.Min != nil && againstLower < *g.Min {
+			fail("%s %s, below the minimum %s", g.Metric, what, formatFloat(*g.Min))
 		}
 		if g.MaxIncrease != nil || g.MaxDecrease != nil {
 			ref, from, err := gateReference(g, run, baseline)
@@ -211,13 +239,13 @@ func CheckGates(run, baseline *Run, gates []Gate) ([]GateResult, error) {
 			} else {
 				res.Reference, res.ReferenceFrom = &ref, from
 				change := relativeChange(value, ref)
-				if g.MaxIncrease != nil && value > ref*(1+*g.MaxIncrease) {
-					fail("%s is %s, %s against %s (%s), but at most +%s%% is allowed",
-						g.Metric, formatFloat(value), formatPercent(change), formatFloat(ref), from, formatFloat(100**g.MaxIncrease))
+				if g.MaxIncrease != nil && againstUpper > ref*(1+*g.MaxIncrease) {
+					fail("%s %s, %s against %s (%s), but at most +%s%% is allowed",
+						g.Metric, what, formatPercent(change), formatFloat(ref), from, formatFloat(100**g.MaxIncrease))
 				}
-				if g.MaxDecrease != nil && value < ref*(1-*g.MaxDecrease) {
-					fail("%s is %s, %s against %s (%s), but at most -%s%% is allowed",
-						g.Metric, formatFloat(value), formatPercent(change), formatFloat(ref), from, formatFloat(100**g.MaxDecrease))
+				if g.MaxDecrease != nil && againstLower < ref*(1-*g.MaxDecrease) {
+					fail("%s %s, %s against %s (%s), but at most -%s%% is allowed",
+						g.Metric, what, formatPercent(change), formatFloat(ref), from, formatFloat(100**g.MaxDecrease))
 				}
 			}
 		}

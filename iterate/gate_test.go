@@ -179,3 +179,44 @@ func TestCheckGatesStaleMetric(t *testing.T) {
 		t.Errorf("gate on a current metric: %v", err)
 	}
 }
+
+func TestCheckGatesSignificant(t *testing.T) {
+	baseline := &Run{ID: "r1", Metrics: map[string]float64{"tuned/legal/perplexity": 40}}
+	run := &Run{ID: "r2",
+		Metrics:   map[string]float64{"tuned/legal/perplexity": 44, "tuned/qa/accuracy": 0.70, "tuned/other/perplexity": 44},
+		Intervals: map[string][2]float64{"tuned/legal/perplexity": {41, 47}, "tuned/qa/accuracy": {0.62, 0.79}},
+	}
+	cases := []struct {
+		name   string
+		gate   Gate
+		passed bool
+		note   string
+	}{
+		// +5% against 40 allows 42; the value is 44 but the interval
+		// starts at 41, so the rise is not significant.
+		{"increase within interval", Gate{Metric: "tuned/legal/perplexity", MaxIncrease: ptr(0.05), Significant: true}, true, ""},
+		{"increase beyond interval", Gate{Metric: "tuned/legal/perplexity", MaxIncrease: ptr(0.01), Significant: true}, false, ""},
+		{"same gate on the value", Gate{Metric: "tuned/legal/perplexity", MaxIncrease: ptr(0.05)}, false, ""},
+		{"min within interval", Gate{Metric: "tuned/qa/accuracy", Min: ptr(0.75), Significant: true}, true, ""},
+		{"min beyond interval", Gate{Metric: "tuned/qa/accuracy", Min: ptr(0.80), Significant: true}, false, ""},
+		{"no interval", Gate{Metric: "tuned/other/perplexity", Max: ptr(45), Significant: true}, true, "has no confidence interval"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			results, err := CheckGates(run, baseline, []Gate{c.gate})
+			if err != nil {
+				t.Fatalf("CheckGates: %v", err)
+			}
+			res := results[0]
+			if res.Passed != c.passed {
+				t.Errorf("Passed = %v, want %v (failures %q)", res.Passed, c.passed, res.Failures)
+			}
+			if c.note != "" && (len(res.Notes) == 0 || !strings.Contains(res.Notes[0], c.note)) {
+				t.Errorf("Notes = %q, want one containing %q", res.Notes, c.note)
+			}
+			if !res.Passed && c.gate.Significant && !strings.Contains(res.Failures[0], "95% interval") {
+				t.Errorf("failure %q does not show the interval", res.Failures[0])
+			}
+		})
+	}
+}

@@ -260,6 +260,15 @@ func gatherEval(ws string, run *Run, logger *slog.Logger) error {
 		for name, value := range result.Metrics {
 			setMetric(run, model+"/"+taskSet+"/"+name, value, logger)
 		}
+		for name, interval := range result.CI95 {
+			if math.IsNaN(interval[0]) || math.IsNaN(interval[1]) || math.IsInf(interval[0], 0) || math.IsInf(interval[1], 0) {
+				continue
+			}
+			if run.Intervals == nil {
+				run.Intervals = map[string][2]float64{}
+			}
+			run.Intervals[model+"/"+taskSet+"/"+name] = interval
+		}
 		if scoredOldWeights(ws, &result) {
 			logger.Warn("eval result was scored on other weights than the current fine-tuned model; rerun adapt eval",
 				"result", path, "scored_sha256", result.ModelSHA256)

@@ -65,6 +65,10 @@ type Run struct {
 	// eval results (for example "base/legal-heldout/perplexity") and
 	// "finetune/<name>" for training totals.
 	Metrics map[string]float64 `json:"metrics"`
+	// Intervals holds the bootstrap 95% confidence interval, as [low,
+	// high], of the eval metrics that have one, under the same keys as
+	// Metrics.
+	Intervals map[string][2]float64 `json:"intervals,omitempty"`
 	// Gates are the results of the regression gates checked on this run,
 	// in the order they were given. Empty when none were checked.
 	Gates []GateResult `json:"gates,omitempty"`

@@ -660,3 +660,18 @@ func TestPassingAncestorSkipsUngatedAndFailed(t *testing.T) {
 		t.Errorf("PassingAncestor of a first run = %v, %v; want nil, nil", got, err)
 	}
 }
+
+func TestRecordKeepsEvalIntervals(t *testing.T) {
+	ws := t.TempDir()
+	fillWorkspace(t, ws)
+	res := evalResult("tuned", "legal-heldout", 12)
+	res.CI95 = map[string][2]float64{"perplexity": {11, 13.5}}
+	writeJSON(t, ws, "eval/tuned__legal-heldout.json", res)
+	run, err := Record(ws, RecordInput{ToolVersion: "dev"})
+	if err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+	if got := run.Intervals["tuned/legal-heldout/perplexity"]; got != [2]float64{11, 13.5} {
+		t.Errorf("interval = %v, want [11 13.5]", got)
+	}
+}

@@ -205,3 +205,18 @@ func TestJSONLogFormatWritesFinalErrorAsJSON(t *testing.T) {
 		t.Errorf("final error line = %+v, want level ERROR, exit_status %d and the gate message", line, exitRegression)
 	}
 }
+
+func TestIterateSignificantGate(t *testing.T) {
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "eval", "tuned__legal.json"),
+		`{"model":"tuned","model_path":"m","task_set":"legal","task":"perplexity","created_at":"2026-12-04T00:00:00Z",`+
+			`"metrics":{"perplexity":44},"ci95":{"perplexity":[41,47]}}`)
+	code, stdout, stderr := runAdapt(t, "iterate", "-w", ws, "--gate", "tuned/legal/perplexity<=42", "--significant")
+	if code != exitOK || !strings.Contains(stdout, "(95% interval)") {
+		t.Errorf("significant gate: exit status %d, stdout %q, stderr %q; want %d", code, stdout, stderr, exitOK)
+	}
+	code, stdout, _ = runAdapt(t, "iterate", "-w", ws, "--gate", "tuned/legal/perplexity<=42")
+	if code != exitRegression || !strings.Contains(stdout, "above the maximum 42") {
+		t.Errorf("gate on the value: exit status %d, stdout %q; want %d", code, stdout, exitRegression)
+	}
+}

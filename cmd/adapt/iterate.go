@@ -33,6 +33,8 @@ func (a *adapt) iterateCommand() *cli.Command {
 			"  METRIC<=+P%, METRIC>=-P%           change against the baseline run: --baseline, or else the\n" +
 			"                                     newest earlier run that had gates checked and passed them\n" +
 			"  METRIC<=OTHER+P%, METRIC>=OTHER-P% change against metric OTHER of the same run\n" +
+			"With --significant (significant: true in the config) a gate fails only when the metric's\n" +
+			"whole bootstrap 95% interval is past the bound.\n" +
 			"For example: --gate 'tuned/legal-heldout/perplexity<=+5%'\n" +
 			"             --gate 'tuned/general-heldout/perplexity<=base/general-heldout/perplexity+10%'\n\n" +
 			"Reads:  WORKSPACE/*/manifest.json, WORKSPACE/finetune/, WORKSPACE/eval/, WORKSPACE/runs/, --config\n" +
@@ -45,6 +47,10 @@ func (a *adapt) iterateCommand() *cli.Command {
 			&cli.StringSliceFlag{
 				Name:  "gate",
 				Usage: "regression gate to check on the new run, such as 'tuned/legal-heldout/perplexity<=+5%' (repeatable; added to iterate.gates)",
+			},
+			&cli.BoolFlag{
+				Name:  "significant",
+				Usage: "make the --gate gates fail only when the metric's whole 95% confidence interval is past the bound",
 			},
 			&cli.StringFlag{
 				Name:  "baseline",
@@ -72,8 +78,8 @@ func (a *adapt) iterateAction(c *cli.Context) error {
 		return err
 	}
 	if len(args) == 2 {
-		if c.IsSet("gate") || c.IsSet("baseline") {
-			return usageErrorf("--gate and --baseline apply to a new run; they cannot be used with two run ids")
+		if c.IsSet("gate") || c.IsSet("baseline") || c.IsSet("significant") {
+			return usageErrorf("--gate, --significant and --baseline apply to a new run; they cannot be used with two run ids")
 		}
 		return compareRuns(a, ws, args[0], args[1])
 	}
@@ -100,6 +106,7 @@ func (a *adapt) iterateAction(c *cli.Context) error {
 		if err != nil {
 			return usageErrorf("invalid --gate: %v", err)
 		}
+		g.Significant = c.Bool("significant")
 		cfg.Iterate.Gates = append(cfg.Iterate.Gates, g)
 	}
 	if c.IsSet("baseline") {
