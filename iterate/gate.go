@@ -213,21 +213,21 @@ func CheckGates(run, baseline *Run, gates []Gate) ([]GateResult, error) {
 		// lower bounds: the value itself, or for a significant gate the end
 		// of its interval nearest the bound, so that only a change the
 		// interval cannot explain fails.
-		againstUpper, againstLower, what := value, value, "is "+formatFloat(value)
+		againstUpper, againstLower, valueText := value, value, "is "+formatFloat(value)
 		if g.Significant {
 			if iv, ok := run.Intervals[g.Metric]; ok {
 				res.Interval = &iv
 				againstUpper, againstLower = iv[0], iv[1]
-				what = fmt.Sprintf("is %s (95%% interval %s to %s)", formatFloat(value), formatFloat(iv[0]), formatFloat(iv[1]))
+				valueText = fmt.Sprintf("is %s (95%% interval %s to %s)", formatFloat(value), formatFloat(iv[0]), formatFloat(iv[1]))
 			} else {
 				res.Notes = append(res.Notes, g.Metric+" has no confidence interval, so its value is checked")
 			}
 		}
 		if g.Max != nil && againstUpper > *g.Max {
-			fail("%s %s, above the maximum %s", g.Metric, what, formatFloat(*g.Max))
+			fail("%s %s, above the maximum %s", g.Metric, valueText, formatFloat(*g.Max))
 		}
 		if g.Min != nil && againstLower < *g.Min {
-			fail("%s %s, below the minimum %s", g.Metric, what, formatFloat(*g.Min))
+			fail("%s %s, below the minimum %s", g.Metric, valueText, formatFloat(*g.Min))
 		}
 		if g.MaxIncrease != nil || g.MaxDecrease != nil {
 			ref, from, err := gateReference(g, run, baseline)
@@ -241,11 +241,11 @@ func CheckGates(run, baseline *Run, gates []Gate) ([]GateResult, error) {
 				change := relativeChange(value, ref)
 				if g.MaxIncrease != nil && againstUpper > ref*(1+*g.MaxIncrease) {
 					fail("%s %s, %s against %s (%s), but at most +%s%% is allowed",
-						g.Metric, what, formatPercent(change), formatFloat(ref), from, formatFloat(100**g.MaxIncrease))
+						g.Metric, valueText, formatPercent(change), formatFloat(ref), from, formatFloat(100**g.MaxIncrease))
 				}
 				if g.MaxDecrease != nil && againstLower < ref*(1-*g.MaxDecrease) {
 					fail("%s %s, %s against %s (%s), but at most -%s%% is allowed",
-						g.Metric, what, formatPercent(change), formatFloat(ref), from, formatFloat(100**g.MaxDecrease))
+						g.Metric, valueText, formatPercent(change), formatFloat(ref), from, formatFloat(100**g.MaxDecrease))
 				}
 			}
 		}
