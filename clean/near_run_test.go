@@ -288,3 +288,53 @@ func TestRunResumesWithNearDedup(t *testing.T) {
 		}
 	}
 }
+
+func TestRunExactDuplicateOfNearDuplicatePointsAtSurvivor(t *testing.T) {
+	// "a-near" is removed as a near-duplicate of "a"; "a-near-copy" is an
+	// exact copy of "a-near", so its lineage must end at "a", which the
+	// output keeps, not at the removed "a-near".
+	near := changeWord(prose(1, 150), 20)
+	docs := []corpus.Document{
+		inputDoc("a", prose(1, 150)),
+		inputDoc("b", prose(2, 150)),
+		inputDoc("c", prose(3, 150)),
+		inputDoc("a-near", near),
+		inputDoc("a-near-copy", near),
+	}
+	ws := t.TempDir()
+	in := writeInput(t, ws, docs)
+	out := filepath.Join(ws, "clean")
+	m, err := Run(context.Background(), Options{InDir: in, OutDir: out, Config: DefaultConfig()})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	kept, rejected := readOutput(t, out, m)
+	survivor := ""
+	for _, doc := range kept {
+		if doc.URL == "/data/a.txt" {
+			survivor = doc.ID
+		}
+	}
+	if survivor == "" {
+		t.Fatalf("kept %d documents without /data/a.txt", len(kept))
+	}
+	found := false
+	for _, row := range rejected {
+		if row.URL != "/data/a-near-copy.txt" {
+			continue
+		}
+		found = true
+		if row.Reason != ReasonDuplicateExact {
+			t.Errorf("a-near-copy rejected with reason %s, want %s", row.Reason, ReasonDuplicateExact)
+		}
+		if row.DedupCluster != survivor {
+			t.Errorf("a-near-copy has DedupCluster %s, want the survivor %s", row.DedupCluster, survivor)
+		}
+		if !strings.Contains(row.Detail, "near-duplicate of kept document "+survivor) {
+			t.Errorf("detail %q does not name the survivor", row.Detail)
+		}
+	}
+	if !found {
+		t.Errorf("rejected rows %d lack /data/a-near-copy.txt", len(rejected))
+	}
+}

@@ -260,6 +260,15 @@ func (w *work) assemble(dir string, shardOpts corpus.ShardOptions, near nearDeci
 	if err != nil {
 		return nil, corpus.ShardInfo{}, err
 	}
+	// An exact duplicate points at its first copy. When near-dedup then
+	// removed that copy, it is re-pointed at the near-duplicate cluster's
+	// survivor, which is the document the output keeps.
+	survivorOf := map[string]string{}
+	for _, removals := range near.byPart {
+		for _, d := range removals {
+			survivorOf[d.ID] = d.Cluster
+		}
+	}
 	moved := 0
 	for _, p := range parts {
 		partDir := filepath.Join(w.dir, partName(p.Input))
@@ -292,6 +301,10 @@ func (w *work) assemble(dir string, shardOpts corpus.ShardOptions, near nearDeci
 			}
 		}
 		for row, err := range corpus.ReadRejected(filepath.Join(partDir, corpus.RejectedName)) {
+			if survivor, ok := survivorOf[row.DedupCluster]; ok && err == nil && row.Reason == ReasonDuplicateExact {
+				row.Detail += fmt.Sprintf("; that copy was then removed as a near-duplicate of kept document %s", survivor)
+				row.DedupCluster = survivor
+			}
 			if err == nil {
 				err = rejected.Write(row)
 			}
