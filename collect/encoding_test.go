@@ -31,6 +31,17 @@ func TestDecodeText(t *testing.T) {
 		{"html http-equiv charset", formatHTML, []byte(`<meta http-equiv="Content-Type" content="text/html; charset=windows-1251"><p>` + "\xc0"),
 			`<meta http-equiv="Content-Type" content="text/html; charset=windows-1251"><p>А`, "windows-1251"},
 		{"html without charset", formatHTML, []byte("<p>Caf\xe9</p>"), "<p>Café</p>", encodingWindows1252},
+		// The same clinical note in GB18030 (GBK) bytes.
+		{"gb18030 chinese", formatText, []byte("\xbb\xbc\xd5\xdf\xc5\xae\xd0\xd4\xa3\xac\xcb\xc4\xca\xae\xb6\xfe\xcb\xea\xa3\xac\xd2\xf2\xb7\xa2\xc8\xc8\xbf\xc8\xcb\xd4\xc8\xfd\xcc\xec\xc8\xeb\xd4\xba\xa1\xa3"),
+			"患者女性，四十二岁，因发热咳嗽三天入院。", encodingGB18030},
+		// UTF-8 Chinese with one stray byte: one U+FFFD, the rest intact.
+		{"utf-8 with a stray byte", formatText, []byte("患者女性，四十二岁，\xff因发热咳嗽三天入院。"), "患者女性，四十二岁，\uFFFD因发热咳嗽三天入院。", encodingUTF8Repaired},
+		// Latin-1 German and French: GB18030 would pair each accented
+		// byte with the next letter, but the ideographs stand alone.
+		{"latin-1 german", formatText, []byte("M\xfcller f\xfcr Gr\xf6\xdfe, \xdcberweisung an die \xc4rztin in M\xfcnchen."),
+			"Müller für Größe, Überweisung an die Ärztin in München.", encodingWindows1252},
+		{"latin-1 french", formatText, []byte("Le m\xe9decin a prescrit un traitement \xe0 la patiente \xe2g\xe9e."),
+			"Le médecin a prescrit un traitement à la patiente âgée.", encodingWindows1252},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,6 +60,8 @@ func FuzzDecodeText(f *testing.F) {
 	f.Add([]byte("Caf\xe9"), false)
 	f.Add([]byte{0xFF, 0xFE, 'a', 0, 'b'}, false)
 	f.Add([]byte(`<meta charset="shift_jis">`+"\x82\xa0"), true)
+	f.Add([]byte("\xbb\xbc\xd5\xdf\xc5\xae\xd0\xd4\xa3\xac"), false)
+	f.Add([]byte("患者女性\xff四十二岁"), false)
 	f.Fuzz(func(t *testing.T, data []byte, html bool) {
 		format := formatText
 		if html {
