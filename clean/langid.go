@@ -44,7 +44,20 @@ var scriptLanguages = []struct {
 
 // minScriptShare is the share of a sample's letters that must be in one
 // script of scriptLanguages for the script to decide the language.
-const minScriptShare = 0.9
+// minHanShare is the lower share for Han, weighted by letterWeight: Chinese
+// clinical and legal notes mix in Latin abbreviations and drug names
+// (STEMI, PCI, aspirin), which the n-gram models then cannot place, and a
+// text that is mostly Han ideographs without kana is Chinese.
+const (
+	minScriptShare = 0.9
+	minHanShare    = 0.6
+)
+
+// cjkLetterWeight is how many letters one Han, Hangul or kana character
+// counts as in minLangLetters and the script shares. One such character
+// carries about a short word, so a 15-character Chinese note is as long as
+// a 45-letter English one.
+const cjkLetterWeight = 3
 
 // Detection limits.
 const (
@@ -194,11 +207,11 @@ func scriptLanguage(sample string, letters int) (string, float64) {
 				return "", 0
 			}
 			if unicode.Is(s.script, r) {
-				in++
+				in += letterWeight(r)
 			}
 		}
 		share := float64(in) / float64(letters)
-		if share >= minScriptShare {
+		if share >= minScriptShare || (s.script == unicode.Han && share >= minHanShare) {
 			return s.code, share
 		}
 		return "", 0
@@ -206,12 +219,23 @@ func scriptLanguage(sample string, letters int) (string, float64) {
 	return "", 0
 }
 
+// countLetters returns the letters of s, each weighted by letterWeight.
 func countLetters(s string) int {
 	n := 0
 	for _, r := range s {
 		if unicode.IsLetter(r) {
-			n++
+			n += letterWeight(r)
 		}
 	}
 	return n
+}
+
+// letterWeight is cjkLetterWeight for a Han, Hangul, Hiragana or Katakana
+// letter and 1 for any other.
+func letterWeight(r rune) int {
+	if r >= 0x1100 && (unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hangul, r) ||
+		unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r)) {
+		return cjkLetterWeight
+	}
+	return 1
 }

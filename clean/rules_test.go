@@ -91,7 +91,7 @@ const (
 )
 
 func TestDetectLanguage(t *testing.T) {
-	d := newLanguageDetector([]string{"en"})
+	d := newLanguageDetector([]string{"en", "zh", "ja"})
 	cases := []struct {
 		name, text, want string
 	}{
@@ -100,6 +100,12 @@ func TestDetectLanguage(t *testing.T) {
 		{"French prose", frenchText, "fr"},
 		{"too few letters", "1999 - 2004 (c)", Undetermined},
 		{"empty", "", Undetermined},
+		// 15 Han characters weigh as 45 letters.
+		{"short Chinese note", "患者胸痛三天，诊断为急性心肌梗死。", "zh"},
+		{"Chinese with Latin abbreviations", "患者诊断为STEMI，行PCI术，术后予DAPT（aspirin + clopidogrel）治疗，症状缓解出院。", "zh"},
+		{"too short even in Han", "胸痛。", Undetermined},
+		{"English with a Chinese name", englishText + " Signed by 王小明.", "en"},
+		{"Japanese with kana", "患者は三日間の胸痛を訴えて来院しました。急性心筋梗塞と診断された。", "ja"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
