@@ -75,9 +75,11 @@ type Options struct {
 // resumes at the first unfinished input shard when started again with the
 // same configuration and input. Any other change starts over. At the end
 // the parts are assembled into a temporary folder that is renamed into
-// place, so a failed run leaves no output that looks complete. When no
-// document survives, Run writes nothing, removes the hidden folder and
-// returns an error wrapping ErrEmptyCorpus.
+// place, so a failed run leaves no output that looks complete. When the
+// input has documents but none survives, Run still writes the output (no
+// shards, every document in the rejected file with its reason) and returns
+// its manifest with an error wrapping ErrEmptyCorpus. An input without
+// documents writes nothing.
 func Run(ctx context.Context, opts Options) (*corpus.Manifest, error) {
 	cfg := opts.Config
 	if err := cfg.Validate(); err != nil {
@@ -174,7 +176,7 @@ func Run(ctx context.Context, opts Options) (*corpus.Manifest, error) {
 	if err := counts.Check(); err != nil {
 		return nil, fmt.Errorf("checking clean counts: %w", err)
 	}
-	if counts.Kept == 0 {
+	if counts.In == 0 {
 		w.remove()
 		return nil, emptyCorpusError(counts, c.n.RuleCounts, c.cfg)
 	}
@@ -220,6 +222,9 @@ func Run(ctx context.Context, opts Options) (*corpus.Manifest, error) {
 	}
 	w.remove()
 	logger.Info("clean: done", "in", counts.In, "kept", counts.Kept, "rejected", counts.Rejected)
+	if counts.Kept == 0 {
+		return manifest, emptyCorpusError(counts, c.n.RuleCounts, c.cfg)
+	}
 	return manifest, nil
 }
 

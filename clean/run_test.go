@@ -247,14 +247,14 @@ func TestRunReplacesPreviousOutput(t *testing.T) {
 	}
 }
 
-func TestRunEmptyCorpusWritesNothing(t *testing.T) {
+func TestRunEmptyCorpusWritesRejections(t *testing.T) {
 	ws := t.TempDir()
 	in := writeInput(t, ws, []corpus.Document{
 		inputDoc("a", "Short text here, far below the minimum."),
 		inputDoc("b", prose(2, 20)),
 	})
 	out := filepath.Join(ws, "clean")
-	_, err := Run(context.Background(), Options{InDir: in, OutDir: out, Config: DefaultConfig()})
+	m, err := Run(context.Background(), Options{InDir: in, OutDir: out, Config: DefaultConfig()})
 	if !errors.Is(err, ErrEmptyCorpus) {
 		t.Fatalf("Run error = %v, want ErrEmptyCorpus", err)
 	}
@@ -263,12 +263,26 @@ func TestRunEmptyCorpusWritesNothing(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if _, statErr := os.Stat(out); !errors.Is(statErr, os.ErrNotExist) {
-		t.Errorf("output folder exists after an empty result: %v", statErr)
+	// Every document is still accounted for: no shards, and each one in
+	// the rejected file with its reason.
+	if m == nil {
+		t.Fatal("Run returned no manifest with ErrEmptyCorpus")
+	}
+	if want := (corpus.Counts{In: 2, Kept: 0, Rejected: 2}); m.Counts != want || len(m.Shards) != 0 {
+		t.Errorf("manifest counts %+v with %d shards, want %+v and none", m.Counts, len(m.Shards), want)
+	}
+	kept, rejected := readOutput(t, out, m)
+	if len(kept) != 0 || len(rejected) != 2 {
+		t.Errorf("output has %d kept and %d rejected rows, want 0 and 2", len(kept), len(rejected))
+	}
+	for _, row := range rejected {
+		if row.Reason == "" {
+			t.Errorf("rejected %s has no reason", row.URL)
+		}
 	}
 	entries, _ := os.ReadDir(ws)
-	if len(entries) != 1 {
-		t.Errorf("workspace has %d entries, want only collect", len(entries))
+	if len(entries) != 2 {
+		t.Errorf("workspace has %d entries, want collect and clean only", len(entries))
 	}
 }
 

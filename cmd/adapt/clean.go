@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -62,6 +63,11 @@ func (a *adapt) runClean(ctx context.Context, ws workspace, cfg clean.Config) (*
 
 	start := time.Now()
 	m, err := cleanStage(ctx, a, ws, cfg)
+	if err != nil && m != nil {
+		// Everything was rejected: the output holds the reasons.
+		a.out.stage("clean", countSummary(m.Counts.In, m.Counts.Kept, m.Counts.Rejected), time.Since(start))
+		return nil, fmt.Errorf("%w; each document's reason is in %s", err, ws.path("clean", corpus.RejectedName))
+	}
 	if err != nil {
 		return nil, err
 	}
