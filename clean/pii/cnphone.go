@@ -2,8 +2,8 @@ package pii
 
 // Chinese mobile numbers have 11 digits, 1 followed by 3-9 and nine more
 // digits (the MIIT numbering plan), written as one run or split 3-4-4 or
-// 3-8, optionally led by the country code as "+86", "0086" or "86" after a
-// "+". They are reported as TypePhone. libphonenumber validates them too,
+// 3-8, optionally led by the country code as "+86", "0086" or "86" (with
+// or without the "+"). They are reported as TypePhone. libphonenumber validates them too,
 // but only with a "+86" prefix, because DefaultRegion is "US"; this finder
 // covers the national form that Chinese text uses.
 
@@ -26,7 +26,7 @@ func findCNMobiles(text string, lo, hi int) []Match {
 		// Drop the country code, written as its own group or glued to
 		// the number ("+8613812345678").
 		switch first := text[groups[0].start:groups[0].end]; {
-		case (first == "86" && plus) || (first == "0086" && !plus):
+		case first == "86" || (first == "0086" && !plus):
 			national = groups[1:]
 		case plus && len(first) == 2+cnMobileDigits && first[:2] == "86":
 			national = []group{{start: groups[0].start + 2, end: groups[0].end}}

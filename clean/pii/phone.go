@@ -9,13 +9,19 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
-// DefaultRegion is the region used to parse numbers written without a
-// leading "+". Numbers in national format for other regions (for example
-// "030 1234567" in Germany) are therefore not found.
-//
-// NOTE: a single default region misses national-format numbers of other
-// countries; international "+CC" numbers are found for every region.
+// DefaultRegion is the first region used to parse numbers written without
+// a leading "+".
 const DefaultRegion = "US"
+
+// phoneRegions are the regions whose national format a number without a
+// leading "+" may be in: it is a phone number when it is valid in any of
+// them. China is there because the users' texts are often Chinese, where
+// landlines are written "(021) 6404 1990" or "021-64041990".
+//
+// NOTE: national-format numbers of other countries (for example "030
+// 1234567" in Germany) are not found; international "+CC" numbers are
+// found for every region.
+var phoneRegions = []string{DefaultRegion, "CN"}
 
 // Digit-count limits of a phone number. E.164 allows at most 15 digits. The
 // lower limit of 7 drops short numbers such as extensions, which are rarely
@@ -125,38 +131,42 @@ func isPhone(text string, start, end int) bool {
 		return false
 	}
 
-	number, err := phonenumbers.Parse(candidate, DefaultRegion)
-	if err != nil {
-		return false
+	for _, region := range phoneRegions {
+		number, err := phonenumbers.Parse(candidate, region)
+		if err == nil && phonenumbers.IsValidNumber(number) {
+			return true
+		}
 	}
-	return phonenumbers.IsValidNumber(number)
+	return false
 }
 
 // isolated reports whether text[start:end] is separate from the words
 // around it. It must not be glued to a letter, digit or underscore, and not
 // joined by a dot, hyphen, slash or similar to a word character (which makes
-// it part of a version string, identifier, URL or hash).
+// it part of a version string, identifier, URL or hash). Han, kana and
+// Hangul characters do not glue (see isGlueRune), because Chinese and
+// Japanese write numbers right next to words ("座机021-64041990转123").
 func isolated(text string, start, end int) bool {
 	before, size := utf8.DecodeLastRuneInString(text[:start])
 	if size > 0 {
-		if isWordRune(before) {
+		if isGlueRune(before) {
 			return false
 		}
 		if strings.ContainsRune(".-/#=@&?%_", before) {
 			beforeBefore, _ := utf8.DecodeLastRuneInString(text[:start-size])
-			if isWordRune(beforeBefore) {
+			if isGlueRune(beforeBefore) {
 				return false
 			}
 		}
 	}
 	after, size := utf8.DecodeRuneInString(text[end:])
 	if size > 0 {
-		if isWordRune(after) {
+		if isGlueRune(after) {
 			return false
 		}
 		if strings.ContainsRune(".-/@_:", after) {
 			afterAfter, _ := utf8.DecodeRuneInString(text[end+size:])
-			if isWordRune(afterAfter) {
+			if isGlueRune(afterAfter) {
 				return false
 			}
 		}

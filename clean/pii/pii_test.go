@@ -44,6 +44,12 @@ func TestFindPositives(t *testing.T) {
 		{"number with trailing count", "Phone: 617-253-1000 2 lines", []string{"PHONE:617-253-1000"}},
 		{"phone and email together", "Jane <jane@example.com>, +1 617 253 1000",
 			[]string{"EMAIL:<jane@example.com>", "PHONE:+1 617 253 1000"}},
+		// Chinese landlines in national format, next to Han characters.
+		{"Chinese landline in parentheses", "座机(021)64041990", []string{"PHONE:(021)64041990"}},
+		{"Chinese landline with spaces", "电话 021 6404 1990 联系", []string{"PHONE:021 6404 1990"}},
+		{"Chinese landline with extension", "021-64041990转123", []string{"PHONE:021-64041990"}},
+		{"Chinese landline in English text", "phone (021) 6404-1990 for appointments", []string{"PHONE:(021) 6404-1990"}},
+		{"country code without plus", "手机86-13987654321", []string{"PHONE:86-13987654321"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
