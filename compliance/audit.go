@@ -137,6 +137,12 @@ type CorpusAudit struct {
 	DocumentIDsWithPII []string         `json:"document_ids_with_pii,omitempty"`
 	// Redactions sums Document.Redactions by type (zero before clean).
 	Redactions map[string]int64 `json:"redactions"`
+	// RejectedPII counts pii.Find matches by type in the text of the
+	// rejected rows, and RejectedWithPII the rows with at least one. Rows
+	// rejected before redaction keep their text as it came in, so a
+	// rejected file can hold personal data that the kept shards do not.
+	RejectedPII     map[string]int64 `json:"rejected_pii"`
+	RejectedWithPII int64            `json:"rejected_with_pii"`
 
 	// Licenses counts documents per (source, license), sorted by source
 	// then license.

@@ -97,7 +97,7 @@ func fixture(t *testing.T) (collectDir, cleanDir string) {
 		{ID: "k4", Source: "web", License: "unknown", Text: "Mail <EMAIL> or <EMAIL>, phone 617-253-1000.", Redactions: map[string]int64{"EMAIL": 2}},
 	}
 	cleanRejected := []corpus.Rejected{
-		{Document: doc("c5", "pubmed", "CC-BY-4.0", "Abstract text."), Stage: "clean", Reason: "too_short"},
+		{Document: doc("c5", "pubmed", "CC-BY-4.0", "Abstract text. Write to a@example.com."), Stage: "clean", Reason: "too_short"},
 	}
 	return writeStage(t, ws, "collect", collectDocs, collectRejected),
 		writeStage(t, ws, "clean", cleanDocs, cleanRejected)
@@ -137,6 +137,11 @@ func TestRunFullAudit(t *testing.T) {
 		{"collect rejected reasons", report.Collect.RejectedByReason, map[string]int64{"empty": 1}},
 		{"clean rejected reasons", report.Clean.RejectedByReason, map[string]int64{"too_short": 1}},
 		{"clean rule counts", report.Clean.RuleCounts, map[string]int64{"too_short": 1}},
+		// Rejected rows keep their text as it came in, and the audit counts
+		// the personal data in them apart from the kept documents'.
+		{"clean rejected pii", report.Clean.RejectedPII, map[string]int64{"EMAIL": 1}},
+		{"clean rejected rows with pii", report.Clean.RejectedWithPII, int64(1)},
+		{"collect rejected rows with pii", report.Collect.RejectedWithPII, int64(0)},
 		{"problems", report.Problems, []string(nil)},
 		{"skipped", report.Skipped, []string(nil)},
 	}

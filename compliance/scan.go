@@ -46,6 +46,7 @@ func (s *corpusScanner) audit(stage, dir string) (*CorpusAudit, error) {
 		RejectedByReason: map[string]int64{},
 		PII:              map[string]int64{},
 		Redactions:       map[string]int64{},
+		RejectedPII:      map[string]int64{},
 		LicenseTotals:    map[string]int64{},
 	}
 	if err := m.Counts.Check(); err != nil {
@@ -102,6 +103,13 @@ func (s *corpusScanner) audit(stage, dir string) (*CorpusAudit, error) {
 				}
 				rows++
 				a.RejectedByReason[row.Reason]++
+				matches := pii.Find(row.Text)
+				for _, match := range matches {
+					a.RejectedPII[match.Type]++
+				}
+				if len(matches) > 0 {
+					a.RejectedWithPII++
+				}
 			}
 			if rows != m.Counts.Rejected {
 				s.problem("%s: read %d rejected rows but the manifest counts %d rejected", stage, rows, m.Counts.Rejected)

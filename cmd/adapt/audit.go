@@ -84,7 +84,8 @@ func auditSummary(r *compliance.Report) string {
 	var parts []string
 	for _, c := range []*compliance.CorpusAudit{r.Collect, r.Clean} {
 		if c != nil {
-			parts = append(parts, fmt.Sprintf("%s %s (%d with PII, %d unknown license)", c.Stage, plural(c.Documents, "doc"), c.DocumentsWithPII, c.UnknownLicense))
+			parts = append(parts, fmt.Sprintf("%s %s (%d with PII, %d unknown license; %d rejected rows with PII)",
+				c.Stage, plural(c.Documents, "doc"), c.DocumentsWithPII, c.UnknownLicense, c.RejectedWithPII))
 		}
 	}
 	parts = append(parts,
