@@ -265,6 +265,9 @@ func scoreResult(res *fileResult, env *extractEnv, scorer *domainScorer) {
 func addRecord(res *fileResult, rec *record, base corpus.Document, task *fileTask, reject func(corpus.Document, string, string)) {
 	doc := base
 	doc.Meta = map[string]string{"record": strconv.Itoa(rec.line), "path": task.path}
+	if rec.element > 0 {
+		doc.Meta["element"] = strconv.Itoa(rec.element)
+	}
 	for _, key := range []string{metaFormat, metaFileSHA256, metaCompression} {
 		if value, ok := base.Meta[key]; ok {
 			doc.Meta[key] = value

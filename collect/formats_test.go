@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -282,5 +283,19 @@ func TestCompressedInputs(t *testing.T) {
 				t.Errorf("rejected: got reason %q detail %q, want %q naming %s and %q", r.Reason, r.Detail, tc.wantReason, path, tc.wantDetail)
 			}
 		})
+	}
+}
+
+func TestOneLineJSONArrayRecordsHaveElements(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "notes.json", `[{"text": "First note about the patient."}, {"text": "Second note about the visit."}, {"text": "Third note."}]`)
+	_, docs, _ := runCollect(t, Source{Path: dir})
+	if len(docs) != 3 {
+		t.Fatalf("got %d docs, want 3", len(docs))
+	}
+	for i, d := range docs {
+		if got, want := d.Meta["element"], strconv.Itoa(i+1); got != want {
+			t.Errorf("doc %d: element %q, want %q (record %q)", i, got, want, d.Meta["record"])
+		}
 	}
 }

@@ -139,11 +139,13 @@ func parseJSONArray(data []byte, textFields []string) ([]record, error) {
 	for i, m := range members {
 		line := lineAt(data, m.offset)
 		if !isJSONObject(m.value) {
-			out = append(out, record{line: line, raw: m.value,
+			out = append(out, record{line: line, element: i + 1, raw: m.value,
 				err: fmt.Errorf("line %d: array element %d is not a JSON object", line, i+1)})
 			continue
 		}
-		out = append(out, decodeJSONRecord(line, m.value, textFields, ""))
+		rec := decodeJSONRecord(line, m.value, textFields, "")
+		rec.element = i + 1
+		out = append(out, rec)
 	}
 	return out, nil
 }
