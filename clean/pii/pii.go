@@ -27,6 +27,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Placeholder types. Redact replaces a match of type T by "<T>".
@@ -76,6 +77,60 @@ type Match struct {
 // number is not also a phone number, and "https://u:p@host" is one
 // URL_CREDENTIALS match and not an e-mail address.
 func Find(text string) []Match {
+	// Full-width forms ("１３８１２３４５６７８", "ａ＠ｂ．ｃｏｍ"), common in
+	// Chinese and Japanese text, are matched as their ASCII letters and
+	// digits, and the matches mapped back to the original offsets.
+	if folded, origin, ok := foldFullWidth(text); ok {
+		matches := find(folded)
+		for i := range matches {
+			matches[i].Start, matches[i].End = origin[matches[i].Start], origin[matches[i].End]
+		}
+		return matches
+	}
+	return find(text)
+}
+
+// foldFullWidth returns text with each full-width ASCII form (U+FF01 to
+// U+FF5E) replaced by its ASCII character and the ideographic space by a
+// space, plus origin, where origin[i] is the offset in text of byte i of
+// the result (and origin[len(result)] is len(text)). ok is false when text
+// has no such character.
+func foldFullWidth(text string) (string, []int, bool) {
+	if !strings.ContainsFunc(text, isFullWidthForm) {
+		return "", nil, false
+	}
+	var b strings.Builder
+	origin := make([]int, 0, len(text)+1)
+	for i, r := range text {
+		if isFullWidthForm(r) {
+			if r == '\u3000' {
+				r = ' '
+			} else {
+				r -= 0xFEE0
+			}
+			b.WriteRune(r)
+			origin = append(origin, i)
+			continue
+		}
+		n := utf8.RuneLen(r)
+		if r == utf8.RuneError {
+			_, n = utf8.DecodeRuneInString(text[i:])
+		}
+		b.WriteString(text[i : i+n])
+		for k := 0; k < n; k++ {
+			origin = append(origin, i+k)
+		}
+	}
+	origin = append(origin, len(text))
+	return b.String(), origin, true
+}
+
+func isFullWidthForm(r rune) bool {
+	return (r >= 0xFF01 && r <= 0xFF5E) || r == '\u3000'
+}
+
+// find is Find on text without full-width forms.
+func find(text string) []Match {
 	var matches []Match
 
 	// No pattern crosses a line break, so each line is scanned on its own,

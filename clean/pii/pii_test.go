@@ -50,6 +50,10 @@ func TestFindPositives(t *testing.T) {
 		{"Chinese landline with extension", "021-64041990转123", []string{"PHONE:021-64041990"}},
 		{"Chinese landline in English text", "phone (021) 6404-1990 for appointments", []string{"PHONE:(021) 6404-1990"}},
 		{"country code without plus", "手机86-13987654321", []string{"PHONE:86-13987654321"}},
+		// Full-width forms are matched as ASCII and reported at their
+		// original offsets.
+		{"full-width mobile", "手机１３８１２３４５６７８，请联系", []string{"PHONE:１３８１２３４５６７８"}},
+		{"full-width email", "邮箱：ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ。", []string{"EMAIL:ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -288,6 +292,44 @@ func FuzzRedact(f *testing.F) {
 		}
 		if utf8.ValidString(text) && !utf8.ValidString(out) {
 			t.Fatalf("Redact made valid UTF-8 invalid: %q", out)
+		}
+	})
+}
+
+func TestRedactFullWidth(t *testing.T) {
+	text := "患者手机１３８１２３４５６７８，邮箱 a@example.com。"
+	got, counts := Redact(text)
+	if strings.ContainsAny(got, "１３８") || strings.Contains(got, "example") {
+		t.Errorf("Redact(%q) = %q, personal data left", text, got)
+	}
+	if counts[TypePhone] != 1 || counts[TypeEmail] != 1 {
+		t.Errorf("counts = %v, want one phone and one email", counts)
+	}
+	if !strings.HasPrefix(got, "患者手机") || !strings.HasSuffix(got, "。") {
+		t.Errorf("Redact(%q) = %q changed the text around the matches", text, got)
+	}
+}
+
+func FuzzFoldFullWidth(f *testing.F) {
+	f.Add("手机１３８１２３４５６７８")
+	f.Add("a\xffｂ\u3000c")
+	f.Fuzz(func(t *testing.T, text string) {
+		folded, origin, ok := foldFullWidth(text)
+		if !ok {
+			return
+		}
+		if len(origin) != len(folded)+1 || origin[len(folded)] != len(text) {
+			t.Fatalf("origin has %d entries for %d folded bytes", len(origin), len(folded))
+		}
+		for i := 1; i < len(origin); i++ {
+			if origin[i] < origin[i-1] {
+				t.Fatalf("origin decreases at %d: %v", i, origin)
+			}
+		}
+		for _, m := range Find(text) {
+			if m.Start < 0 || m.End > len(text) || m.Start >= m.End {
+				t.Fatalf("Find(%q) returned span [%d,%d)", text, m.Start, m.End)
+			}
 		}
 	})
 }
