@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -176,9 +173,8 @@ func defaultTaskSet(ws workspace, cfg *config.Config) config.TaskSet {
 // "" when there is no such record. A recorded folder that no longer exists
 // is logged and gives "".
 func (a *adapt) recordedBaseModel(ws workspace) string {
-	var m finetune.Metrics
-	data, err := os.ReadFile(ws.path("finetune", finetune.MetricsFileName))
-	if err != nil || json.Unmarshal(data, &m) != nil || m.BaseModel == "" {
+	m := readFinetuneMetrics(ws)
+	if m == nil || m.BaseModel == "" {
 		return ""
 	}
 	if info, err := os.Stat(m.BaseModel); err != nil || !info.IsDir() {
@@ -187,6 +183,20 @@ func (a *adapt) recordedBaseModel(ws workspace) string {
 		return ""
 	}
 	return m.BaseModel
+}
+
+// readFinetuneMetrics returns WORKSPACE/finetune/metrics.json, or nil when
+// it is missing or unreadable. Its callers only fill in defaults from it.
+func readFinetuneMetrics(ws workspace) *finetune.Metrics {
+	data, err := os.ReadFile(ws.path("finetune", finetune.MetricsFileName))
+	if err != nil {
+		return nil
+	}
+	var m finetune.Metrics
+	if json.Unmarshal(data, &m) != nil {
+		return nil
+	}
+	return &m
 }
 
 // recordedDomain returns the domain that the workspace's corpus was
@@ -210,9 +220,8 @@ func recordedDomain(ws workspace) string {
 // bytes), because scoring text the model trained on understates its
 // forgetting.
 func replayOverlap(ws workspace, taskSets []config.TaskSet) []string {
-	var m finetune.Metrics
-	data, err := os.ReadFile(ws.path("finetune", finetune.MetricsFileName))
-	if err != nil || json.Unmarshal(data, &m) != nil {
+	m := readFinetuneMetrics(ws)
+	if m == nil {
 		return nil
 	}
 	replay, _ := m.Config["replay"].(map[string]any)
@@ -220,7 +229,7 @@ func replayOverlap(ws workspace, taskSets []config.TaskSet) []string {
 	if replayPath == "" {
 		return nil
 	}
-	replayHash, _ := fileSHA256(replayPath)
+	replayHash, _, _ := corpus.HashFile(replayPath)
 	var names []string
 	for _, ts := range taskSets {
 		if ts.Kind != config.TaskSetJSONL {
@@ -230,7 +239,7 @@ func replayOverlap(ws workspace, taskSets []config.TaskSet) []string {
 			names = append(names, ts.Name)
 			continue
 		}
-		if h, err := fileSHA256(ts.Path); err == nil && replayHash != "" && h == replayHash {
+		if sum, _, err := corpus.HashFile(ts.Path); err == nil && replayHash != "" && sum == replayHash {
 			names = append(names, ts.Name)
 		}
 	}
@@ -242,20 +251,6 @@ func samePath(a, b string) bool {
 	ia, errA := os.Stat(a)
 	ib, errB := os.Stat(b)
 	return errA == nil && errB == nil && os.SameFile(ia, ib)
-}
-
-// fileSHA256 returns the hex SHA-256 of the file at path.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // runEval checks the models and task sets, runs the eval stage and prints
