@@ -268,25 +268,7 @@ func TestRunResumesWithNearDedup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resumed.Counts != full.Counts {
-		t.Errorf("resumed counts %+v, uninterrupted %+v", resumed.Counts, full.Counts)
-	}
-	if len(resumed.Shards) != len(full.Shards) {
-		t.Fatalf("resumed run wrote %d shards, uninterrupted %d", len(resumed.Shards), len(full.Shards))
-	}
-	for i := range full.Shards {
-		if resumed.Shards[i].SHA256 != full.Shards[i].SHA256 {
-			t.Errorf("shard %d differs: %s vs %s", i, resumed.Shards[i].SHA256, full.Shards[i].SHA256)
-		}
-	}
-	if resumed.Rejected.SHA256 != full.Rejected.SHA256 {
-		t.Errorf("rejected file differs")
-	}
-	for rule, n := range full.RuleCounts {
-		if resumed.RuleCounts[rule] != n {
-			t.Errorf("RuleCounts[%s] = %d resumed, %d uninterrupted", rule, resumed.RuleCounts[rule], n)
-		}
-	}
+	checkSameOutput(t, resumed, full)
 }
 
 func TestRunExactDuplicateOfNearDuplicatePointsAtSurvivor(t *testing.T) {

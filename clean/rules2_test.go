@@ -292,25 +292,7 @@ func TestRunResumesAfterInterrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if resumed.Counts != full.Counts {
-		t.Errorf("resumed counts %+v, uninterrupted %+v", resumed.Counts, full.Counts)
-	}
-	if len(resumed.Shards) != len(full.Shards) {
-		t.Fatalf("resumed run wrote %d shards, uninterrupted %d", len(resumed.Shards), len(full.Shards))
-	}
-	for i := range full.Shards {
-		if resumed.Shards[i].SHA256 != full.Shards[i].SHA256 {
-			t.Errorf("shard %d differs: %s vs %s", i, resumed.Shards[i].SHA256, full.Shards[i].SHA256)
-		}
-	}
-	if resumed.Rejected.SHA256 != full.Rejected.SHA256 {
-		t.Errorf("rejected file differs")
-	}
-	for rule, n := range full.RuleCounts {
-		if resumed.RuleCounts[rule] != n {
-			t.Errorf("RuleCounts[%s] = %d resumed, %d uninterrupted", rule, resumed.RuleCounts[rule], n)
-		}
-	}
+	checkSameOutput(t, resumed, full)
 	if _, err := os.Stat(filepath.Join(ws, ".clean.partial")); !os.IsNotExist(err) {
 		t.Errorf("work folder left after a finished run: %v", err)
 	}
@@ -482,4 +464,30 @@ func FuzzBoilerplateRemove(f *testing.F) {
 			t.Fatalf("remove is not idempotent: %q then %q", out, again)
 		}
 	})
+}
+
+// checkSameOutput checks that a resumed run wrote what an uninterrupted
+// run wrote: the same counts, shard and rejected file hashes and rule
+// counts.
+func checkSameOutput(t *testing.T, resumed, full *corpus.Manifest) {
+	t.Helper()
+	if resumed.Counts != full.Counts {
+		t.Errorf("resumed counts %+v, uninterrupted %+v", resumed.Counts, full.Counts)
+	}
+	if len(resumed.Shards) != len(full.Shards) {
+		t.Fatalf("resumed run wrote %d shards, uninterrupted %d", len(resumed.Shards), len(full.Shards))
+	}
+	for i := range full.Shards {
+		if resumed.Shards[i].SHA256 != full.Shards[i].SHA256 {
+			t.Errorf("shard %d differs: %s vs %s", i, resumed.Shards[i].SHA256, full.Shards[i].SHA256)
+		}
+	}
+	if resumed.Rejected.SHA256 != full.Rejected.SHA256 {
+		t.Errorf("rejected file differs")
+	}
+	for rule, n := range full.RuleCounts {
+		if resumed.RuleCounts[rule] != n {
+			t.Errorf("RuleCounts[%s] = %d resumed, %d uninterrupted", rule, resumed.RuleCounts[rule], n)
+		}
+	}
 }
