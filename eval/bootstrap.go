@@ -6,6 +6,9 @@ import (
 	"slices"
 )
 
+// PerplexityMetricNames are the keys of a perplexity result's Metrics.
+var PerplexityMetricNames = []string{"perplexity", "nll_per_token", "tokens"}
+
 // perplexityMetrics returns "perplexity" = exp(ΣNLL / Σtokens),
 // "nll_per_token" = ΣNLL / Σtokens (nats) and "tokens" = Σtokens over
 // examples. With no scored tokens, perplexity and nll_per_token are NaN.

@@ -238,3 +238,15 @@ func TestRunSkipsOptionalEmptyTaskSet(t *testing.T) {
 		t.Errorf("results = %d, want one for the general set", len(results))
 	}
 }
+
+func TestPerplexityMetricNamesMatchResult(t *testing.T) {
+	got := perplexityMetrics([]Example{{ID: "a", Tokens: 2, NLL: 2}})
+	if len(got) != len(PerplexityMetricNames) {
+		t.Errorf("result has %d metrics, PerplexityMetricNames lists %d", len(got), len(PerplexityMetricNames))
+	}
+	for _, name := range PerplexityMetricNames {
+		if _, ok := got[name]; !ok {
+			t.Errorf("result has no metric %q", name)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/adapt-llm/adapt/config"
+	"github.com/adapt-llm/adapt/eval"
 	"github.com/adapt-llm/adapt/iterate"
 )
 
@@ -183,13 +184,6 @@ func (a *adapt) runChain(ctx context.Context, ws workspace, cfg *config.Config) 
 	return path, gateErr
 }
 
-// gateMetricNames are the metrics that an eval result and finetune put in a
-// run record, for checking gate keys before the chain runs.
-var (
-	evalMetricNames     = []string{"perplexity", "nll_per_token", "tokens"}
-	finetuneMetricNames = []string{"train_loss", "val_loss"}
-)
-
 // checkGateKeys returns an error for each gate metric (or relative_to
 // metric) that the planned models and task sets will not produce, so that
 // a typo fails before training rather than after it.
@@ -205,10 +199,10 @@ func checkGateKeys(gates []iterate.Gate, models []config.Model, taskSets []confi
 		parts := strings.Split(key, "/")
 		switch {
 		case len(parts) == 2 && parts[0] == "finetune":
-			return slices.Contains(finetuneMetricNames, parts[1])
+			return slices.Contains(iterate.FinetuneMetricNames, parts[1])
 		case len(parts) == 3:
 			return slices.Contains(modelNames, parts[0]) && slices.Contains(taskNames, parts[1]) &&
-				slices.Contains(evalMetricNames, parts[2])
+				slices.Contains(eval.PerplexityMetricNames, parts[2])
 		}
 		return false
 	}
@@ -220,7 +214,7 @@ func checkGateKeys(gates []iterate.Gate, models []config.Model, taskSets []confi
 			}
 			errs = append(errs, inputErrorf("iterate.gates[%d]: metric %q is not one this run produces; use <model>/<task_set>/<metric> with model %s, task set %s and metric %s, or finetune/%s",
 				i, key, strings.Join(modelNames, " or "), strings.Join(taskNames, " or "),
-				strings.Join(evalMetricNames, " or "), strings.Join(finetuneMetricNames, " or ")))
+				strings.Join(eval.PerplexityMetricNames, " or "), strings.Join(iterate.FinetuneMetricNames, " or ")))
 		}
 	}
 	return errs
