@@ -172,17 +172,22 @@ func gatherFinetune(ws string, run *Run, logger *slog.Logger) error {
 		"val_tokens":   float64(metrics.ValTokens),
 	}
 	if n := len(metrics.Train); n > 0 {
-		setMetric(run, "finetune/"+FinetuneMetricNames[0], metrics.Train[n-1].Loss, logger)
+		setMetric(run, "finetune/"+metricTrainLoss, metrics.Train[n-1].Loss, logger)
 	}
 	if n := len(metrics.Val); n > 0 {
-		setMetric(run, "finetune/"+FinetuneMetricNames[1], metrics.Val[n-1].Loss, logger)
+		setMetric(run, "finetune/"+metricValLoss, metrics.Val[n-1].Loss, logger)
 	}
 	return nil
 }
 
 // FinetuneMetricNames are the metrics a run records from finetune, under
 // "finetune/<name>": the last training loss and the last validation loss.
-var FinetuneMetricNames = []string{"train_loss", "val_loss"}
+var FinetuneMetricNames = []string{metricTrainLoss, metricValLoss}
+
+const (
+	metricTrainLoss = "train_loss"
+	metricValLoss   = "val_loss"
+)
 
 // hashFolder returns an Input with the SHA-256 and size of every regular
 // file under dir, sorted by path; a missing dir gives none.
