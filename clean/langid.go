@@ -44,10 +44,10 @@ var scriptLanguages = []struct {
 
 // minScriptShare is the share of a sample's letters that must be in one
 // script of scriptLanguages for the script to decide the language.
-// minHanShare is the lower share for Han, weighted by letterWeight: Chinese
+// minHanShare is the lower share for Han, weighted by letterWeight. Chinese
 // clinical and legal notes mix in Latin abbreviations and drug names
-// (STEMI, PCI, aspirin), which the n-gram models then cannot place, and a
-// text that is mostly Han ideographs without kana is Chinese.
+// (STEMI, PCI, aspirin), which the n-gram models cannot place. A text that
+// is mostly Han ideographs without kana is Chinese.
 const (
 	minScriptShare = 0.9
 	minHanShare    = 0.6
@@ -153,8 +153,8 @@ func (d *languageDetector) detectByModel(sample string) (string, float64) {
 
 // roundConfidence rounds a lingua-go confidence to 9 decimal places. With
 // lingua-go v1.4.0 the same text's confidence differs between runs in its
-// last digits (about 1e-14), which made the clean output differ; rounded,
-// it is the same bytes every run.
+// last digits (about 1e-14), so the clean output differed. Rounded, it is
+// the same bytes every run.
 func roundConfidence(v float64) float64 {
 	return math.Round(v*1e9) / 1e9
 }

@@ -271,10 +271,10 @@ func TestRunResumesWithNearDedup(t *testing.T) {
 	checkSameOutput(t, resumed, full)
 }
 
-func TestRunExactDuplicateOfNearDuplicatePointsAtSurvivor(t *testing.T) {
-	// "a-near" is removed as a near-duplicate of "a"; "a-near-copy" is an
-	// exact copy of "a-near", so its lineage must end at "a", which the
-	// output keeps, not at the removed "a-near".
+func TestRunExactCopyOfNearDuplicate(t *testing.T) {
+	// Near-dedup removes "a-near" as a near-duplicate of "a". Because
+	// "a-near-copy" is an exact copy of "a-near", its lineage must end at
+	// "a", which the output keeps, and not at the removed "a-near".
 	near := changeWord(prose(1, 150), 20)
 	docs := []corpus.Document{
 		inputDoc("a", prose(1, 150)),
@@ -290,6 +290,7 @@ func TestRunExactDuplicateOfNearDuplicatePointsAtSurvivor(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+
 	kept, rejected := readOutput(t, out, m)
 	survivor := ""
 	for _, doc := range kept {
@@ -300,6 +301,7 @@ func TestRunExactDuplicateOfNearDuplicatePointsAtSurvivor(t *testing.T) {
 	if survivor == "" {
 		t.Fatalf("kept %d documents without /data/a.txt", len(kept))
 	}
+
 	found := false
 	for _, row := range rejected {
 		if row.URL != "/data/a-near-copy.txt" {

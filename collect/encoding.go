@@ -104,12 +104,13 @@ func mostlyUTF8(data []byte) bool {
 }
 
 // looksGB18030 decodes data as GB18030 and reports whether the result reads
-// as Chinese: no byte failed to decode, it has at least 4 CJK characters
-// (Han ideographs, CJK punctuation, full-width forms), they make up at
-// least 80% of its non-ASCII characters, and at least 80% of them stand
-// next to another CJK character. The last test separates Chinese from
-// Latin-1 text, where GB18030 also pairs a byte above 0x7F with the ASCII
-// letter after it but yields ideographs that stand alone between letters.
+// as Chinese. Every byte must decode, and the result needs at least 4 CJK
+// characters (Han ideographs, CJK punctuation, full-width forms). They must
+// make up at least 80% of its non-ASCII characters, and at least 80% of
+// them must sit next to another CJK character. The last test separates
+// Chinese from Latin-1 text: there GB18030 also pairs a byte above 0x7F
+// with the ASCII letter after it, but the ideographs sit alone between
+// letters.
 func looksGB18030(data []byte) ([]byte, bool) {
 	out, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
 	if err != nil {

@@ -22,9 +22,9 @@ import (
 // record is one document-sized unit of a JSONL or CSV file.
 type record struct {
 	line int // 1-based line where the record starts
-	// element is the record's 1-based position in a JSON array,
-	// which tells apart records that start on the same line (a one-line
-	// JSON file). Zero for other formats.
+	// element is the record's 1-based position in a JSON array. It
+	// distinguishes records that start on the same line of a one-line
+	// JSON file. Zero for other formats.
 	element int
 	raw     []byte // the record's bytes as read
 	text    string

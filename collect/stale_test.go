@@ -9,12 +9,12 @@ import (
 )
 
 func TestRemoveStaleTemps(t *testing.T) {
-	// A pid far above any pid_max stands for a process that is gone.
-	const gone = 1 << 30
+	// A pid far above Linux's largest pid_max (2^22) belongs to no process.
+	const deadPID = 1 << 30
 	dir := t.TempDir()
 	out := filepath.Join(dir, "collect")
-	staleTmp := out + ".tmp-" + strconv.Itoa(gone)
-	staleOld := out + ".old-" + strconv.Itoa(gone)
+	staleTmp := out + ".tmp-" + strconv.Itoa(deadPID)
+	staleOld := out + ".old-" + strconv.Itoa(deadPID)
 	live := out + ".tmp-" + strconv.Itoa(os.Getppid())
 	for _, d := range []string{staleTmp, staleOld, live} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

@@ -65,7 +65,7 @@ type Run struct {
 	// eval results (for example "base/legal-heldout/perplexity") and
 	// "finetune/<name>" for training totals.
 	Metrics map[string]float64 `json:"metrics"`
-	// Intervals holds the bootstrap 95% confidence interval, as [low,
+	// Intervals contains the bootstrap 95% confidence interval, as [low,
 	// high], of the eval metrics that have one, under the same keys as
 	// Metrics.
 	Intervals map[string][2]float64 `json:"intervals,omitempty"`

@@ -504,7 +504,7 @@ func TestGateSummary(t *testing.T) {
 	}
 }
 
-func TestReportBannerForFailedGates(t *testing.T) {
+func TestReportFailedGatesBanner(t *testing.T) {
 	ws := t.TempDir()
 	limit := 41.0
 	run := iterate.Run{ID: "20261204T000001.000Z-aaaaaa", Gates: []iterate.GateResult{{
@@ -512,6 +512,8 @@ func TestReportBannerForFailedGates(t *testing.T) {
 		Value:    45,
 		Failures: []string{"tuned/legal/perplexity is 45, above the maximum 41"},
 	}}}
+
+	// Write the run record where iterate puts it.
 	data, err := json.Marshal(run)
 	if err != nil {
 		t.Fatal(err)
@@ -523,6 +525,7 @@ func TestReportBannerForFailedGates(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, iterate.RecordFile), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+
 	out := filepath.Join(t.TempDir(), "report.html")
 	if err := Write(ws, out); err != nil {
 		t.Fatalf("Write: %v", err)

@@ -92,9 +92,9 @@ func Find(text string) []Match {
 
 // foldFullWidth returns text with each full-width ASCII form (U+FF01 to
 // U+FF5E) replaced by its ASCII character and the ideographic space by a
-// space, plus origin, where origin[i] is the offset in text of byte i of
-// the result (and origin[len(result)] is len(text)). ok is false when text
-// has no such character.
+// space. origin[i] is the offset in text of byte i of the result, and
+// origin[len(result)] is len(text). ok is false when text has no such
+// character.
 func foldFullWidth(text string) (string, []int, bool) {
 	if !strings.ContainsFunc(text, isFullWidthForm) {
 		return "", nil, false

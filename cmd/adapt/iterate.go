@@ -268,7 +268,7 @@ func compareRuns(a *adapt, ws workspace, idA, idB string) error {
 const maxListedRuns = 10
 
 // loadRun reads run id from ws. When there is no such run, the error lists
-// the ids that ws has, or says how to record the first run.
+// the ids that ws has, or explains how to record the first run.
 func loadRun(ws workspace, id string) (*iterate.Run, error) {
 	run, err := iterate.Load(string(ws), id)
 	if !errors.Is(err, iterate.ErrRunNotFound) {
